@@ -134,6 +134,16 @@ fn async_execute_answers_and_cancels() {
             .await;
         assert!(matches!(r, Err(RuntimeError::Cancelled)), "{r:?}");
         assert!(t.elapsed() < Duration::from_secs(3));
+
+        // a dropped future (superseded LSP request) stops its job too
+        let never = CancellationToken::new();
+        let fut = pool.execute_async(Job::Execute(ExecRequest::facts(LOOP)), &never);
+        assert!(tokio::time::timeout(Duration::from_millis(300), fut)
+            .await
+            .is_err());
     });
+    // the loop would hold the only worker for 30 s had it not been killed
+    let t = Instant::now();
     assert_serves(&pool);
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
 }

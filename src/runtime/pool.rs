@@ -92,6 +92,10 @@ struct Shared {
     net: NetIsolation,
     timeout: Duration,
     wire: Wire,
+    /// Cancelled when the pool is dropped: running jobs stop at once.
+    shutdown: CancellationToken,
+    /// Replace a worker whose address space grew past this (RLIMIT_AS counts it).
+    recycle_vm_bytes: u64,
     scratch: tempfile::TempDir,
 }
 
@@ -114,6 +118,7 @@ impl Drop for PoolHandle {
         {
             let mut q = self.shared.queue.lock().expect("queue lock");
             q.closed = true;
+            self.shared.shutdown.cancel();
             for job in q.jobs.drain(..) {
                 job.reply.send(Err(RuntimeError::Closed));
             }
@@ -159,6 +164,11 @@ impl WorkerPool {
             net,
             timeout: cfg.job_timeout,
             wire: cfg.wire,
+            shutdown: CancellationToken::new(),
+            recycle_vm_bytes: match cfg.memory_limit_bytes {
+                0 => u64::MAX,
+                limit => limit / 4 * 3,
+            },
             scratch,
         });
         let t0 = Instant::now();
@@ -261,22 +271,51 @@ impl WorkerPool {
         }
     }
 
-    /// As `execute`, for async callers (the LSP): never blocks the executor.
+    /// As `execute`, for async callers (the LSP): never blocks the executor. Dropping
+    /// the future (a superseded request) cancels the job like the token does.
     pub async fn execute_async(
         &self,
         job: Job,
         cancel: &CancellationToken,
     ) -> Result<JobOutput, RuntimeError> {
         let (tx, mut rx) = tokio::sync::oneshot::channel();
-        let id = self.submit(job, cancel, Reply::Async(tx));
-        tokio::select! {
-            r = &mut rx => return r.unwrap_or(Err(RuntimeError::Closed)),
-            _ = cancel.cancelled() => {}
+        let job_token = cancel.child_token();
+        let id = self.submit(job, &job_token, Reply::Async(tx));
+        let mut guard = AbandonGuard {
+            pool: self,
+            id,
+            token: job_token,
+            armed: true,
+        };
+        let r = tokio::select! {
+            r = &mut rx => r.unwrap_or(Err(RuntimeError::Closed)),
+            _ = cancel.cancelled() => {
+                if self.withdraw(id) {
+                    Err(RuntimeError::Cancelled)
+                } else {
+                    (&mut rx).await.unwrap_or(Err(RuntimeError::Closed))
+                }
+            }
+        };
+        guard.armed = false;
+        r
+    }
+}
+
+/// Cancels an async job whose future was dropped before it finished.
+struct AbandonGuard<'a> {
+    pool: &'a WorkerPool,
+    id: u64,
+    token: CancellationToken,
+    armed: bool,
+}
+
+impl Drop for AbandonGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.token.cancel();
+            self.pool.withdraw(self.id);
         }
-        if self.withdraw(id) {
-            return Err(RuntimeError::Cancelled);
-        }
-        rx.await.unwrap_or(Err(RuntimeError::Closed))
     }
 }
 
@@ -370,11 +409,17 @@ impl Slot {
             self.shared.wire,
             export_tmp.as_deref(),
         )?;
+        let shutdown = self.shared.shutdown.clone();
         let worker = self.spawn_worker()?;
         let deadline = Instant::now() + timeout + KILL_GRACE;
-        let outcome = worker.run(&line, job.id, deadline, &job.cancel);
+        let stop = || job.cancel.is_cancelled() || shutdown.is_cancelled();
+        let outcome = worker.run(&line, job.id, deadline, &stop);
         let failure = match outcome {
             Outcome::Reply(reply) => {
+                if reply.vm_bytes > self.shared.recycle_vm_bytes || reply.hit_memory_limit() {
+                    // a bloated or fragmented heap would fail the next jobs: start afresh
+                    self.discard_worker("address space grew near the memory limit");
+                }
                 let out = reply.into_output(&job.job)?;
                 return finish_export(out, export_tmp.as_deref());
             }

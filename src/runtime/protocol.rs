@@ -271,6 +271,9 @@ pub(crate) struct WireReply {
     output: String,
     #[serde(default)]
     output_dropped: u64,
+    /// The worker's address-space size after the job (what RLIMIT_AS limits).
+    #[serde(default)]
+    pub vm_bytes: u64,
 }
 
 trait FromLe: Sized {
@@ -359,6 +362,10 @@ fn decode_edges(e: WireEdges) -> Result<Vec<Polyline>, RuntimeError> {
 }
 
 impl WireReply {
+    pub(crate) fn hit_memory_limit(&self) -> bool {
+        self.error.as_ref().is_some_and(|e| e.kind == "MemoryLimit")
+    }
+
     fn script_error(&mut self) -> ScriptError {
         self.error.take().unwrap_or_else(|| {
             ScriptError::new("Protocol", "the worker reported a failure without an error")

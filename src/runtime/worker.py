@@ -41,7 +41,8 @@ try:
     import numpy as np
     import cadquery as cq
     from OCP.BRep import BRep_Tool
-    from OCP.BRepAdaptor import BRepAdaptor_Curve
+    from OCP.BRepAdaptor import BRepAdaptor_Curve, BRepAdaptor_Surface
+    from OCP.GeomAbs import GeomAbs_Line, GeomAbs_Plane
     from OCP.GCPnts import GCPnts_TangentialDeflection
     from OCP.TopAbs import TopAbs_REVERSED
     from OCP.TopLoc import TopLoc_Location
@@ -194,7 +195,7 @@ def run_script(code, untrusted, out):
         raise ScriptFailure("SyntaxError", e.msg, None if e.lineno is None else e.lineno + offset)
     ns = {"cq": cq, "cadquery": cq, "np": np, "numpy": np}
     if untrusted:
-        ns = {"cq": cq, "cadquery": cq, "__builtins__": restricted_builtins()}
+        ns = {"cq": cq, "cadquery": cq, "__name__": "__main__", "__builtins__": restricted_builtins()}
     saved = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = out
     try:
@@ -268,16 +269,19 @@ def mesh(obj, opts, wire):
     verts, tris, face_ids, planar = [], [], [], []
     offset = 0
     for fi, f in enumerate(obj.Faces()):
-        planar.append(f.geomType() == "PLANE")
+        # the surface type without building the face's boundary (cheaper than geomType())
+        planar.append(BRepAdaptor_Surface(f.wrapped, False).GetType() == GeomAbs_Plane)
         loc = TopLoc_Location()
         poly = BRep_Tool.Triangulation_s(f.wrapped, loc)
         if poly is None:
             continue
-        trsf = loc.Transformation()
         n = poly.NbNodes()
-        for i in range(1, n + 1):
-            p = poly.Node(i).Transformed(trsf)
-            verts.append((p.X(), p.Y(), p.Z()))
+        if loc.IsIdentity():
+            nodes = (poly.Node(i) for i in range(1, n + 1))
+        else:
+            trsf = loc.Transformation()
+            nodes = (poly.Node(i).Transformed(trsf) for i in range(1, n + 1))
+        verts.extend((p.X(), p.Y(), p.Z()) for p in nodes)
         rev = f.wrapped.Orientation() == TopAbs_REVERSED
         for t in poly.Triangles():
             a, b, c = t.Value(1), t.Value(2), t.Value(3)
@@ -299,12 +303,13 @@ def edges(obj, wire):
     for e in obj.Edges():
         if BRep_Tool.Degenerated_s(e.wrapped):
             continue
-        if e.geomType() == "LINE":
-            a, b = e.startPoint(), e.endPoint()
-            pts += [(a.x, a.y, a.z), (b.x, b.y, b.z)]
+        curve = BRepAdaptor_Curve(e.wrapped)
+        if curve.GetType() == GeomAbs_Line:
+            for u in (curve.FirstParameter(), curve.LastParameter()):
+                p = curve.Value(u)
+                pts.append((p.X(), p.Y(), p.Z()))
             counts.append(2)
             continue
-        curve = BRepAdaptor_Curve(e.wrapped)
         d = GCPnts_TangentialDeflection(curve, 0.05, curv, 2)
         n = d.NbPoints()
         for i in range(1, n + 1):
@@ -383,6 +388,12 @@ def memory_limit_text():
 
 
 MEMORY_LIMIT_TEXT = memory_limit_text()
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def vm_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[0]) * PAGE
 
 
 def serve():
@@ -417,6 +428,7 @@ def serve():
         reply["output"] = out.text()
         reply["output_dropped"] = out.dropped
         reply["worker_s"] = time.perf_counter() - t
+        reply["vm_bytes"] = vm_bytes()
         send(reply)
 
 

@@ -9,8 +9,6 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::progress::CancellationToken;
-
 use super::protocol::{RuntimeError, WireReply, WorkerHello};
 use super::sandbox::{self, Limits, NetIsolation};
 
@@ -157,13 +155,14 @@ impl WorkerProcess {
         self.child.id()
     }
 
-    /// Sends one job line and waits for the reply with the same id.
+    /// Sends one job line and waits for the reply with the same id, giving up at
+    /// `deadline` or as soon as `stop()` says so (cancellation, pool shutdown).
     pub fn run(
         &mut self,
         line: &str,
         id: u64,
         deadline: Instant,
-        cancel: &CancellationToken,
+        stop: &dyn Fn() -> bool,
     ) -> Outcome {
         if let Err(e) = self
             .stdin
@@ -176,7 +175,7 @@ impl WorkerProcess {
             return Outcome::Died(how, signal);
         }
         loop {
-            if cancel.is_cancelled() {
+            if stop() {
                 return Outcome::Cancelled;
             }
             let now = Instant::now();
