@@ -47,7 +47,7 @@ const { chromium } = await import("playwright-core");
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cadquery-vscode-test-"));
 const workspace = path.join(tmp, "workspace");
-fs.cpSync(path.join(extensionDir, "test", "fixtures", "workspace"), workspace, { recursive: true });
+fs.cpSync(path.join(extensionDir, "..", "fixtures", "workspace"), workspace, { recursive: true });
 fs.mkdirSync(path.join(workspace, ".vscode"));
 fs.writeFileSync(
   path.join(workspace, ".vscode", "settings.json"),

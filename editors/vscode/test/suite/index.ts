@@ -1,5 +1,5 @@
 // The extension's tests, run inside a real VS Code extension host (test/run-in-code-server.mjs)
-// against the real `cadquery-lsp serve`. The workspace is a copy of test/fixtures/workspace.
+// against the real `cadquery-lsp serve`. The workspace is a copy of editors/fixtures/workspace.
 import * as fs from "fs";
 import * as path from "path";
 import * as vscode from "vscode";
