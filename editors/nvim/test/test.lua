@@ -56,9 +56,22 @@ local function describe(diagnostics)
   )
 end
 
+--- Shows the file, reusing its buffer when it is loaded (:edit would reload it).
 local function open(name)
-  vim.cmd.edit(vim.fs.joinpath(workspace, name))
+  local path = vim.fs.joinpath(workspace, name)
+  local existing = vim.fn.bufnr(path)
+  if existing ~= -1 and vim.api.nvim_buf_is_loaded(existing) then
+    vim.api.nvim_set_current_buf(existing)
+  else
+    vim.cmd.edit(path)
+  end
   return vim.api.nvim_get_current_buf()
+end
+
+-- print() in `nvim -l` can leave the last line without its newline; the harness greps lines.
+local function say(text)
+  io.stdout:write(text, '\n')
+  io.stdout:flush()
 end
 
 local tests = {}
@@ -111,7 +124,10 @@ end)
 test(':CadQueryGenerate completes paths and explains what it cannot do', function()
   local command = vim.api.nvim_get_commands({}).CadQueryGenerate
   assert(command and command.complete == 'file', ':CadQueryGenerate is missing or does not complete paths')
-  open('part_ok.py')
+  local buf = open('part_ok.py')
+  wait_for('cadquery-lsp to attach', TIMEOUT_MS, function()
+    return require('cadquery').client(buf)
+  end)
   local messages = {}
   local notify = vim.notify
   vim.notify = function(message, level)
@@ -191,9 +207,9 @@ for _, t in ipairs(tests) do
   counts[status] = counts[status] + 1
   local detail = ok and '' or (type(err) == 'table' and err[PENDING] or err)
   local ms = math.floor((vim.uv.hrtime() - started) / 1e6)
-  print(('nvim: [%s] %s (%d ms)%s'):format(status, t.name, ms, detail ~= '' and ('\n    ' .. detail:gsub('\n', '\n    ')) or ''))
+  say(('nvim: [%s] %s (%d ms)%s'):format(status, t.name, ms, detail ~= '' and ('\n    ' .. detail:gsub('\n', '\n    ')) or ''))
 end
-print(('nvim: %d passed, %d failed, %d pending'):format(counts.passed, counts.failed, counts.pending))
+say(('nvim: %d passed, %d failed, %d pending'):format(counts.passed, counts.failed, counts.pending))
 for _, client in ipairs(vim.lsp.get_clients()) do
   client:stop(true)
 end
