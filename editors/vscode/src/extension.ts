@@ -28,7 +28,7 @@ export function activate(context: vscode.ExtensionContext): CadQueryApi {
   context.subscriptions.push(output, status, server, panel);
 
   const startIfCadQuery = (doc: vscode.TextDocument) => {
-    if (isCadQueryDocument(doc)) void server.ensureStarted();
+    if (isCadQueryDocument(doc)) server.autoStart();
   };
   vscode.workspace.textDocuments.forEach(startIfCadQuery);
 

@@ -21,6 +21,8 @@ export class CadQueryServer implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<LanguageClient | undefined> | undefined;
   private binary: ServerBinary | undefined;
+  /** Set when a start failed: opening files then no longer retries (and re-reports) it. */
+  private startFailed = false;
 
   constructor(
     private readonly output: vscode.LogOutputChannel,
@@ -32,6 +34,11 @@ export class CadQueryServer implements vscode.Disposable {
     if (this.client?.isRunning()) return Promise.resolve(this.client);
     this.starting ??= this.start().finally(() => (this.starting = undefined));
     return this.starting;
+  }
+
+  /** Starts the server for a CadQuery file, unless starting it already failed. */
+  autoStart(): void {
+    if (!this.startFailed) void this.ensureStarted();
   }
 
   get running(): LanguageClient | undefined {
@@ -68,6 +75,12 @@ export class CadQueryServer implements vscode.Disposable {
   }
 
   private async start(): Promise<LanguageClient | undefined> {
+    const client = await this.launch();
+    this.startFailed = client === undefined;
+    return client;
+  }
+
+  private async launch(): Promise<LanguageClient | undefined> {
     const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
     try {
       this.binary = findServerBinary(configuredServerPath(), folders);
