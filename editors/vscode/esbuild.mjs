@@ -14,4 +14,5 @@ const common = {
 await Promise.all([
   esbuild.build({ ...common, entryPoints: ["src/extension.ts"], outfile: "out/extension.js" }),
   esbuild.build({ ...common, entryPoints: ["test/suite/index.ts"], outfile: "out/test/suite.js" }),
+  esbuild.build({ ...common, entryPoints: ["test/unit/unit.test.ts"], outfile: "out/test/unit.test.js" }),
 ]);

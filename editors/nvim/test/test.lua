@@ -79,6 +79,30 @@ local function test(name, body)
   table.insert(tests, { name = name, body = body })
 end
 
+test('the plugin tells CadQuery imports from look-alikes', function()
+  local imports = require('cadquery').line_imports_cadquery
+  for _, line in ipairs({
+    'import cadquery as cq',
+    'import os, cadquery',
+    'import numpy as np, cadquery as cq',
+    'from cadquery import Workplane',
+    '    from cadquery.occ_impl.shapes import Solid',
+    'import cadquery.occ_impl.exporters',
+    'import cadquery  # CAD',
+  }) do
+    assert(imports(line), 'missed: ' .. line)
+  end
+  for _, line in ipairs({
+    'import cadquery_extras',
+    'from cadquery_extras import x',
+    '# import cadquery',
+    "x = 'import cadquery'",
+    'import build123d as bd',
+  }) do
+    assert(not imports(line), 'wrongly matched: ' .. line)
+  end
+end)
+
 test('a syntax error gets a diagnostic from cadquery-lsp on its line', function()
   local buf = open('part_syntax_error.py')
   wait_for('cadquery-lsp to attach', TIMEOUT_MS, function()

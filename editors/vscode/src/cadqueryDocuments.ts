@@ -3,12 +3,7 @@
 // random script in the workspace must not be executed just because it was saved.
 import * as vscode from "vscode";
 import { DidOpenTextDocumentNotification, LanguageClient, Middleware } from "vscode-languageclient/node";
-
-const IMPORTS_CADQUERY = /^[ \t]*(?:from[ \t]+cadquery\b|import[ \t]+(?:[\w.]+(?:[ \t]+as[ \t]+\w+)?[ \t]*,[ \t]*)*cadquery\b)/m;
-
-export function importsCadQuery(text: string): boolean {
-  return IMPORTS_CADQUERY.test(text);
-}
+import { importsCadQuery } from "./imports";
 
 export function isCadQueryDocument(doc: vscode.TextDocument): boolean {
   return doc.languageId === "python" && importsCadQuery(doc.getText());

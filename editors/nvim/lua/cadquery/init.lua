@@ -6,7 +6,7 @@ local M = {}
 M.GENERATE_COMMAND = 'cadquery.generate'
 
 --- Whether one `import ...` / `from ... import` line imports the cadquery package.
-local function line_imports_cadquery(line)
+function M.line_imports_cadquery(line)
   if line:match('^%s*from%s+cadquery[%s%.]') then
     return true
   end
@@ -15,7 +15,8 @@ local function line_imports_cadquery(line)
     return false
   end
   for item in names:gmatch('[^,]+') do
-    if item:match('^%s*cadquery%s*$') or item:match('^%s*cadquery%s+as%s') then
+    -- `cadquery`, `cadquery as cq`, `cadquery.occ_impl`, but not `cadquery_extras`
+    if item:match('^%s*cadquery$') or item:match('^%s*cadquery[^%w_]') then
       return true
     end
   end
@@ -25,7 +26,7 @@ end
 --- Whether the buffer imports cadquery (in its first 500 lines: imports sit at the top).
 function M.imports_cadquery(bufnr)
   for _, line in ipairs(vim.api.nvim_buf_get_lines(bufnr, 0, 500, false)) do
-    if line_imports_cadquery(line) then
+    if M.line_imports_cadquery(line) then
       return true
     end
   end
