@@ -4,6 +4,7 @@ import * as crypto from "crypto";
 import * as path from "path";
 import * as vscode from "vscode";
 import { ExecuteCommandRequest, WorkDoneProgress } from "vscode-languageclient/node";
+import { isCadQueryDocument } from "./cadqueryDocuments";
 import { Candidate, parseGenerateResult } from "./candidates";
 import { CandidatesPanel } from "./candidatesPanel";
 import { CadQueryServer, SERVER_GENERATE_COMMAND } from "./server";
@@ -107,12 +108,19 @@ export class GenerateCommand {
   }
 }
 
-/** The active Python editor, or a new untitled Python document for the code to go into. */
+/**
+ * The active CadQuery editor, or a new CadQuery document for the code to go into: the server
+ * only knows documents that import cadquery, and it edits the document it generated for.
+ */
 async function targetEditor(): Promise<vscode.TextEditor> {
   const active = vscode.window.activeTextEditor;
-  if (active && active.document.languageId === "python") return active;
-  const document = await vscode.workspace.openTextDocument({ language: "python", content: "" });
-  return vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+  if (active && isCadQueryDocument(active.document)) return active;
+  const content = "import cadquery as cq\n\n";
+  const document = await vscode.workspace.openTextDocument({ language: "python", content });
+  const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+  const end = document.positionAt(content.length);
+  editor.selection = new vscode.Selection(end, end);
+  return editor;
 }
 
 /** Replaces the code of the candidate now in the document by candidate `index`'s. */

@@ -12,7 +12,7 @@ import {
 import { cadqueryOnlySync } from "./cadqueryDocuments";
 import { findServerBinary, ServerBinary, ServerNotFound } from "./serverBinary";
 import { configuredServerPath, SECTION, serverSettings } from "./settings";
-import { RuntimeStatus, StatusBar } from "./statusBar";
+import { StatusBar } from "./statusBar";
 
 /** The server's executeCommand id for generation (docs/DESIGN.md, "LSP surface"). */
 export const SERVER_GENERATE_COMMAND = "cadquery.generate";
@@ -96,6 +96,7 @@ export class CadQueryServer implements vscode.Disposable {
     this.output.info(`starting ${this.binary.path} serve (found via ${this.binary.origin})`);
     this.status.setServer("starting", this.binary.path);
 
+    const titles = new Map<string, string>();
     const run = { command: this.binary.path, args: ["serve"], transport: TransportKind.stdio };
     const serverOptions: ServerOptions = { run, debug: run };
     const clientOptions: LanguageClientOptions = {
@@ -107,6 +108,22 @@ export class CadQueryServer implements vscode.Disposable {
       initializationOptions: serverSettings(),
       middleware: {
         ...cadqueryOnlySync(() => this.client),
+        // Mirror the server's progress (runtime start-up, executions) in the status bar; the
+        // client still shows it as notifications.
+        handleWorkDoneProgress: (token, params, next) => {
+          const key = String(token);
+          if (params.kind === "begin") {
+            titles.set(key, params.title);
+            this.status.setWork(key, { title: params.title, message: params.message, percentage: params.percentage });
+          } else if (params.kind === "report") {
+            const title = titles.get(key) ?? "working";
+            this.status.setWork(key, { title, message: params.message, percentage: params.percentage });
+          } else {
+            titles.delete(key);
+            this.status.setWork(key, undefined);
+          }
+          next(token, params);
+        },
         workspace: {
           // Answer for our section with the server's keys only (see settings.ts).
           configuration: async (params, token, next) => {
@@ -127,7 +144,6 @@ export class CadQueryServer implements vscode.Disposable {
       else if (newState === State.Starting) this.status.setServer("starting", this.binary?.path);
       else if (this.client === client) this.status.setServer("stopped", "see the log");
     });
-    client.onNotification("cadquery/status", (status: RuntimeStatus) => this.status.setRuntime(status));
     this.client = client;
     try {
       await client.start();

@@ -1,17 +1,14 @@
-// One status bar item for the language server and the CadQuery runtime behind it. Clicking it
-// shows the output channel, where the server's log and any start-up error are.
+// One status bar item for the language server and the work it reports: the CadQuery runtime
+// starting (a first use may install it), executions, generations. Clicking it shows the log.
 import * as vscode from "vscode";
 
 export type ServerState = "not started" | "starting" | "running" | "stopped" | "failed";
 
-/**
- * Runtime state as the server reports it in a `cadquery/status` notification
- * ({ runtime: "starting" | "ready" | "failed", message?: string }). A server that does not send
- * it leaves the runtime "unknown": the item never guesses.
- */
-export interface RuntimeStatus {
-  runtime: "starting" | "ready" | "failed";
+/** One piece of work-done progress the server reports ($/progress), as last seen. */
+export interface Work {
+  title: string;
   message?: string;
+  percentage?: number;
 }
 
 const ICONS: Record<ServerState, string> = {
@@ -26,7 +23,7 @@ export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem("cadquery.status", vscode.StatusBarAlignment.Left, 10);
   private server: ServerState = "not started";
   private serverDetail = "";
-  private runtime: RuntimeStatus | undefined;
+  private readonly work = new Map<string, Work>();
 
   constructor(showLogCommand: string) {
     this.item.name = "CadQuery";
@@ -37,12 +34,14 @@ export class StatusBar implements vscode.Disposable {
   setServer(state: ServerState, detail = ""): void {
     this.server = state;
     this.serverDetail = detail;
-    if (state !== "running") this.runtime = undefined;
+    if (state !== "running") this.work.clear();
     this.render();
   }
 
-  setRuntime(status: RuntimeStatus): void {
-    this.runtime = status;
+  /** Records the server's progress for `token`; `undefined` ends it. */
+  setWork(token: string, work: Work | undefined): void {
+    if (work) this.work.set(token, work);
+    else this.work.delete(token);
     this.render();
   }
 
@@ -52,15 +51,15 @@ export class StatusBar implements vscode.Disposable {
   }
 
   private render(): void {
-    const runtimeBusy = this.runtime?.runtime === "starting";
-    const icon = runtimeBusy ? "$(sync~spin)" : this.runtime?.runtime === "failed" ? "$(warning)" : ICONS[this.server];
-    this.item.text = `${icon} CadQuery`;
+    const busy = [...this.work.values()];
+    const latest = busy[busy.length - 1];
+    this.item.text = latest ? `$(sync~spin) CadQuery: ${latest.title}` : `${ICONS[this.server]} CadQuery`;
     const lines = [`Language server: ${this.server}${this.serverDetail ? ` (${this.serverDetail})` : ""}`];
-    lines.push(
-      this.runtime
-        ? `CadQuery runtime: ${this.runtime.runtime}${this.runtime.message ? ` (${this.runtime.message})` : ""}`
-        : "CadQuery runtime: not reported by the server yet",
-    );
+    if (busy.length === 0 && this.server === "running") lines.push("Server work: none");
+    for (const w of busy) {
+      const pct = w.percentage !== undefined ? ` ${w.percentage}%` : "";
+      lines.push(`Server work: ${w.title}${w.message ? `: ${w.message}` : ""}${pct}`);
+    }
     lines.push("Click to show the log.");
     this.item.tooltip = lines.join("\n");
     this.item.backgroundColor =
