@@ -85,7 +85,11 @@ impl Camera {
 
     /// (x px, y px, depth toward viewer in world units)
     pub fn project(&self, p: [f64; 3]) -> [f64; 3] {
-        let q = [p[0] - self.target[0], p[1] - self.target[1], p[2] - self.target[2]];
+        let q = [
+            p[0] - self.target[0],
+            p[1] - self.target[1],
+            p[2] - self.target[2],
+        ];
         [
             self.centre_px[0] + self.scale * dot(q, self.right),
             self.centre_px[1] - self.scale * dot(q, self.up),
@@ -116,7 +120,8 @@ mod tests {
         let ys: Vec<f64> = (0..8)
             .map(|i| cam.project([(i & 1) as f64, ((i >> 1) & 1) as f64, (i >> 2) as f64])[1])
             .collect();
-        let span = ys.iter().cloned().fold(f64::MIN, f64::max) - ys.iter().cloned().fold(f64::MAX, f64::min);
+        let span = ys.iter().cloned().fold(f64::MIN, f64::max)
+            - ys.iter().cloned().fold(f64::MAX, f64::min);
         assert!((span - 300.0).abs() < 1e-9, "{span}");
     }
 }

@@ -68,7 +68,11 @@ impl Mask {
     pub fn distance_transform(&self) -> Vec<f32> {
         let (w, h) = (self.width as usize, self.height as usize);
         let big = 1e20f32;
-        let mut g: Vec<f32> = self.bits.iter().map(|&b| if b { 0.0 } else { big }).collect();
+        let mut g: Vec<f32> = self
+            .bits
+            .iter()
+            .map(|&b| if b { 0.0 } else { big })
+            .collect();
         let mut line = vec![0f32; w.max(h)];
         let mut out = vec![0f32; w.max(h)];
         for x in 0..w {
@@ -86,7 +90,13 @@ impl Mask {
             g[y * w..(y + 1) * w].copy_from_slice(&out[..w]);
         }
         g.iter()
-            .map(|&d| if d >= big / 2.0 { f32::INFINITY } else { d.sqrt() })
+            .map(|&d| {
+                if d >= big / 2.0 {
+                    f32::INFINITY
+                } else {
+                    d.sqrt()
+                }
+            })
             .collect()
     }
 }
