@@ -1,5 +1,7 @@
 use clap::{Parser, Subcommand};
 
+use cadquery_lsp::runtime;
+
 /// Turn pictures of mechanical parts into CadQuery code; diagnostics and completions for CadQuery.
 #[derive(Parser)]
 #[command(name = "cadquery-lsp", version, about)]
@@ -9,10 +11,24 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Execute a CadQuery script and print what it built (or the error with its line).
+    Run(runtime::cli::RunArgs),
+    /// Find or create the Python environment with CadQuery, and check that it works.
+    Setup(runtime::cli::SetupArgs),
+    /// Print performance figures of one part of the system.
+    Bench {
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
+}
 
-// The enum is empty until the first subcommand lands; remove this allow then.
-#[allow(unreachable_code)]
+#[derive(Subcommand)]
+enum BenchTarget {
+    /// Worker start-up, pool overhead per job, jobs/s on 2 workers, wire encodings.
+    Runtime(runtime::bench::BenchArgs),
+}
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -21,5 +37,11 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "warn".into()),
         )
         .init();
-    match Cli::parse().command {}
+    match Cli::parse().command {
+        Command::Run(args) => runtime::cli::run_command(args),
+        Command::Setup(args) => runtime::cli::setup_command(args),
+        Command::Bench { target } => match target {
+            BenchTarget::Runtime(args) => runtime::bench::run(args),
+        },
+    }
 }
