@@ -1,5 +1,7 @@
 use clap::{Parser, Subcommand};
 
+use cadquery_lsp::runtime;
+
 /// Turn pictures of mechanical parts into CadQuery code; diagnostics and completions for CadQuery.
 #[derive(Parser)]
 #[command(name = "cadquery-lsp", version, about)]
@@ -10,8 +12,23 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Execute a CadQuery script and print what it built (or the error with its line).
+    Run(runtime::cli::RunArgs),
+    /// Find or create the Python environment with CadQuery, and check that it works.
+    Setup(runtime::cli::SetupArgs),
     /// Write synthetic (picture, canonical code) training pairs, or compare generator statistics.
     Datagen(cadquery_lsp::data::cli::DatagenArgs),
+    /// Print performance figures of one part of the system.
+    Bench {
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchTarget {
+    /// Worker start-up, pool overhead per job, jobs/s on 2 workers, wire encodings.
+    Runtime(runtime::bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -23,6 +40,11 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
+        Command::Run(args) => runtime::cli::run_command(args),
+        Command::Setup(args) => runtime::cli::setup_command(args),
         Command::Datagen(args) => cadquery_lsp::data::cli::run(args),
+        Command::Bench { target } => match target {
+            BenchTarget::Runtime(args) => runtime::bench::run(args),
+        },
     }
 }
