@@ -16,6 +16,8 @@ enum Command {
     Run(runtime::cli::RunArgs),
     /// Find or create the Python environment with CadQuery, and check that it works.
     Setup(runtime::cli::SetupArgs),
+    /// Write synthetic (picture, canonical code) training pairs, or compare generator statistics.
+    Datagen(cadquery_lsp::data::cli::DatagenArgs),
     /// Print performance figures of one part of the system.
     Bench {
         #[command(subcommand)]
@@ -40,6 +42,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Run(args) => runtime::cli::run_command(args),
         Command::Setup(args) => runtime::cli::setup_command(args),
+        Command::Datagen(args) => cadquery_lsp::data::cli::run(args),
         Command::Bench { target } => match target {
             BenchTarget::Runtime(args) => runtime::bench::run(args),
         },
