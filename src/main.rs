@@ -9,10 +9,11 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Run the language server over stdio.
+    Serve(cadquery_lsp::lsp::cli::ServeArgs),
+}
 
-// The enum is empty until the first subcommand lands; remove this allow then.
-#[allow(unreachable_code)]
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -21,5 +22,7 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "warn".into()),
         )
         .init();
-    match Cli::parse().command {}
+    match Cli::parse().command {
+        Command::Serve(args) => cadquery_lsp::lsp::cli::run_command(args),
+    }
 }
