@@ -12,6 +12,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the language server over stdio.
+    Serve(cadquery_lsp::lsp::cli::ServeArgs),
     /// Execute a CadQuery script and print what it built (or the error with its line).
     Run(runtime::cli::RunArgs),
     /// Find or create the Python environment with CadQuery, and check that it works.
@@ -40,6 +42,7 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
+        Command::Serve(args) => cadquery_lsp::lsp::cli::run_command(args),
         Command::Run(args) => runtime::cli::run_command(args),
         Command::Setup(args) => runtime::cli::setup_command(args),
         Command::Datagen(args) => cadquery_lsp::data::cli::run(args),
