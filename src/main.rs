@@ -12,10 +12,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the language server over stdio.
+    Serve(cadquery_lsp::lsp::cli::ServeArgs),
     /// Execute a CadQuery script and print what it built (or the error with its line).
     Run(runtime::cli::RunArgs),
     /// Find or create the Python environment with CadQuery, and check that it works.
     Setup(runtime::cli::SetupArgs),
+    /// Write synthetic (picture, canonical code) training pairs, or compare generator statistics.
+    Datagen(cadquery_lsp::data::cli::DatagenArgs),
     /// Print performance figures of one part of the system.
     Bench {
         #[command(subcommand)]
@@ -38,8 +42,10 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
+        Command::Serve(args) => cadquery_lsp::lsp::cli::run_command(args),
         Command::Run(args) => runtime::cli::run_command(args),
         Command::Setup(args) => runtime::cli::setup_command(args),
+        Command::Datagen(args) => cadquery_lsp::data::cli::run(args),
         Command::Bench { target } => match target {
             BenchTarget::Runtime(args) => runtime::bench::run(args),
         },
