@@ -3,7 +3,8 @@
 import * as vscode from "vscode";
 import { isCadQueryDocument } from "./cadqueryDocuments";
 import { CandidatesPanel } from "./candidatesPanel";
-import { GenerateCommand, ImagePicker } from "./generate";
+import { Candidate } from "./candidates";
+import { GenerateCommand, ImagePicker, showCandidates } from "./generate";
 import { CadQueryServer } from "./server";
 import { needsRestart, SECTION } from "./settings";
 import { StatusBar } from "./statusBar";
@@ -14,6 +15,8 @@ export interface CadQueryApi {
   status: StatusBar;
   panel: CandidatesPanel;
   setImagePicker(picker: ImagePicker): void;
+  /** Shows candidates for a document as a generation does (tests drive the panel with it). */
+  showCandidates(document: vscode.TextDocument, image: vscode.Uri, candidates: Candidate[]): void;
 }
 
 let running: CadQueryServer | undefined;
@@ -56,6 +59,7 @@ export function activate(context: vscode.ExtensionContext): CadQueryApi {
     status,
     panel,
     setImagePicker: (picker) => (generate.pickImage = picker),
+    showCandidates: (document, image, candidates) => showCandidates(panel, document, image, candidates),
   };
 }
 

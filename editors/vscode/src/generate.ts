@@ -103,7 +103,7 @@ export class GenerateCommand {
     }
     // The server applies the best candidate itself (workspace/applyEdit against the version it
     // computed for); the panel then swaps whole candidates in place.
-    this.panel.show({ image, candidates, chosen: 0 }, (index) => swapCandidate(document, candidates, index, this.panel));
+    showCandidates(this.panel, document, image, candidates);
     return candidates;
   }
 }
@@ -121,6 +121,16 @@ async function targetEditor(): Promise<vscode.TextEditor> {
   const end = document.positionAt(content.length);
   editor.selection = new vscode.Selection(end, end);
   return editor;
+}
+
+/** Shows `candidates` for `document`, the first being the one in it now; a click swaps code. */
+export function showCandidates(
+  panel: CandidatesPanel,
+  document: vscode.TextDocument,
+  image: vscode.Uri,
+  candidates: Candidate[],
+): void {
+  panel.show({ image, candidates, chosen: 0 }, (index) => swapCandidate(document, candidates, index, panel));
 }
 
 /** Replaces the code of the candidate now in the document by candidate `index`'s. */

@@ -71,6 +71,8 @@ const resultsFile = path.join(tmp, "results.json");
 // Tests take their README pictures only when asked to (it costs them waiting for an idle server).
 const screenshotDir = opts.screenshots ? path.resolve(opts.screenshots) : undefined;
 if (screenshotDir) fs.mkdirSync(screenshotDir, { recursive: true });
+const requestDir = path.join(tmp, "requests");
+fs.mkdirSync(requestDir);
 const serverLog = fs.openSync(path.join(tmp, "vscode-server.log"), "w");
 const hostLog = fs.createWriteStream(path.join(tmp, "workbench.log"));
 
@@ -93,6 +95,7 @@ const vscodeServer = spawn(
     env: {
       ...process.env,
       CADQUERY_EDITOR_TEST_RESULTS: resultsFile,
+      CADQUERY_EDITOR_REQUESTS: requestDir,
       ...(screenshotDir ? { CADQUERY_EDITOR_SCREENSHOTS: screenshotDir } : {}),
     },
     stdio: ["ignore", serverLog, serverLog],
@@ -132,10 +135,10 @@ try {
     `&payload=${encodeURIComponent(JSON.stringify(payload))}`;
   await page.goto(url);
 
-  const screenshots = screenshotDir ? servePicturesOnRequest(page, screenshotDir) : undefined;
+  const served = [serveRequests(page, requestDir), ...(screenshotDir ? [serveRequests(page, screenshotDir)] : [])];
   const timeout = Number(opts.timeout) * 1000;
   exitCode = await Promise.race([exited, new Promise((r) => setTimeout(() => r("timeout"), timeout))]);
-  clearInterval(screenshots);
+  served.forEach(clearInterval);
   if (exitCode === "timeout") {
     await page.screenshot({ path: path.join(tmp, "timeout.png") }).catch(() => undefined);
     console.error(`run-in-code-server: the extension host did not finish within ${opts.timeout} s`);
@@ -175,16 +178,33 @@ if (failed > 0 || opts.keep) console.error(`run-in-code-server: logs kept in ${t
 else fs.rmSync(tmp, { recursive: true, force: true });
 process.exit(failed > 0 ? 1 : 0);
 
-/** Takes a screenshot for each `NAME.request` file the tests leave, then removes the request. */
-function servePicturesOnRequest(page, dir) {
+/**
+ * Serves what the tests cannot do from inside the extension host, asked for by files in `dir`:
+ * `NAME.request` takes a screenshot NAME.png; `NAME.click` clicks the element its text selects,
+ * in whichever frame (webviews are nested iframes) has it. A served request file is removed.
+ */
+function serveRequests(page, dir) {
   let busy = false;
   return setInterval(async () => {
     if (busy) return;
     busy = true;
     try {
-      for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".request"))) {
-        await page.screenshot({ path: path.join(dir, f.replace(/\.request$/, ".png")) });
-        fs.rmSync(path.join(dir, f));
+      for (const f of fs.readdirSync(dir)) {
+        const file = path.join(dir, f);
+        if (f.endsWith(".request")) {
+          await page.screenshot({ path: file.replace(/\.request$/, ".png") });
+          fs.rmSync(file);
+        } else if (f.endsWith(".click")) {
+          const selector = fs.readFileSync(file, "utf8").trim();
+          for (const frame of page.frames()) {
+            const element = await frame.$(selector).catch(() => null);
+            if (element) {
+              await element.click();
+              fs.rmSync(file);
+              break;
+            }
+          }
+        }
       }
     } finally {
       busy = false;

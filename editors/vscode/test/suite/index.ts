@@ -114,6 +114,29 @@ export async function run(): Promise<void> {
     assert(leaked.length === 0, `the server diagnosed plain.py: ${describe(leaked)}`);
   });
 
+  // Fixture candidates, labelled as such: this drives the panel's own behaviour (render, click,
+  // swap), not generation, which the next test covers once the server offers it.
+  suite.test("clicking a candidate in the panel puts its code in place of the previous one", async () => {
+    assert(api, "the extension did not activate");
+    const first = "result = cq.Workplane().box(1, 1, 1)  # fixture candidate A\n";
+    const second = "result = cq.Workplane().cylinder(2, 1)  # fixture candidate B\n";
+    const doc = await vscode.workspace.openTextDocument({ language: "python", content: `import cadquery as cq\n${first}` });
+    await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+    const picture = file("input.png");
+    await vscode.workspace.fs.writeFile(picture, Buffer.from(ONE_PIXEL_PNG, "base64"));
+    api.showCandidates(doc, picture, [
+      { code: first, score: 0.9 },
+      { code: second, score: 0.4, render: `data:image/png;base64,${ONE_PIXEL_PNG}` },
+    ]);
+    assert(api.panel.visible, "the panel did not open");
+    await request("click", '.card[data-index="1"]');
+    await waitFor("candidate B in the editor", 20_000, () =>
+      doc.getText() === `import cadquery as cq\n${second}` ? true : undefined,
+    );
+    assert(api.panel.current?.chosen === 1, `the panel marks #${(api.panel.current?.chosen ?? -1) + 1} as chosen`);
+    await vscode.commands.executeCommand("workbench.action.revertAndCloseActiveEditor");
+  });
+
   suite.test("generate from image puts code that builds in the editor", async () => {
     assert(api, "the extension did not activate");
     if (!api.server.offersGenerate()) {
@@ -174,6 +197,18 @@ function serverDiagnostics(uri: vscode.Uri): vscode.Diagnostic[] {
 function describe(diagnostics: vscode.Diagnostic[]): string {
   if (diagnostics.length === 0) return "none";
   return diagnostics.map((d) => `line ${d.range.start.line + 1} [${d.source}] ${d.message}`).join("; ");
+}
+
+const ONE_PIXEL_PNG =
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCBd81ytgAAAABJRU5ErkJggg==";
+
+/** Asks the harness to do something only the page can (`click` a selector), and waits for it. */
+async function request(kind: "click", argument: string): Promise<void> {
+  const dir = process.env.CADQUERY_EDITOR_REQUESTS;
+  assert(dir, "CADQUERY_EDITOR_REQUESTS is not set: run the tests with test/run-in-code-server.mjs");
+  const file = path.join(dir, `${Date.now()}.${kind}`);
+  fs.writeFileSync(file, argument);
+  await waitFor(`the harness to ${kind} ${argument}`, 20_000, () => (fs.existsSync(file) ? undefined : true));
 }
 
 /** Asks the harness for a screenshot of the window now, and waits until it is taken. */
