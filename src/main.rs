@@ -1,6 +1,6 @@
 use clap::{Parser, Subcommand};
 
-use cadquery_lsp::runtime;
+use cadquery_lsp::{runtime, scoring};
 
 /// Turn pictures of mechanical parts into CadQuery code; diagnostics and completions for CadQuery.
 #[derive(Parser)]
@@ -16,6 +16,10 @@ enum Command {
     Run(runtime::cli::RunArgs),
     /// Find or create the Python environment with CadQuery, and check that it works.
     Setup(runtime::cli::SetupArgs),
+    /// Draw a script's part in the GenCAD-Code picture convention.
+    Render(scoring::render::RenderArgs),
+    /// Score predicted scripts against ground truth: VSR, IoU_best, IoU_vol.
+    Eval(scoring::eval::EvalArgs),
     /// Print performance figures of one part of the system.
     Bench {
         #[command(subcommand)]
@@ -40,6 +44,8 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Run(args) => runtime::cli::run_command(args),
         Command::Setup(args) => runtime::cli::setup_command(args),
+        Command::Render(args) => scoring::render::run_command(args),
+        Command::Eval(args) => scoring::eval::run_command(args),
         Command::Bench { target } => match target {
             BenchTarget::Runtime(args) => runtime::bench::run(args),
         },
