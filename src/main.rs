@@ -29,6 +29,8 @@ enum Command {
 enum BenchTarget {
     /// Worker start-up, pool overhead per job, jobs/s on 2 workers, wire encodings.
     Runtime(runtime::bench::BenchArgs),
+    /// Program generation rate and valid (picture, code) pairs/s written by datagen.
+    Datagen(cadquery_lsp::data::bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -45,6 +47,7 @@ fn main() -> anyhow::Result<()> {
         Command::Datagen(args) => cadquery_lsp::data::cli::run(args),
         Command::Bench { target } => match target {
             BenchTarget::Runtime(args) => runtime::bench::run(args),
+            BenchTarget::Datagen(args) => cadquery_lsp::data::bench::run(args),
         },
     }
 }
