@@ -49,15 +49,18 @@ pub fn rejection(built: &Built) -> Option<&'static str> {
     }
 }
 
+/// A finished pair, ready to write.
+struct Pair {
+    id: String,
+    seed: u64,
+    code: String,
+    png: Vec<u8>,
+    stats: serde_json::Value,
+}
+
 /// What one sample became.
 enum Outcome {
-    Pair {
-        id: String,
-        seed: u64,
-        code: String,
-        png: Vec<u8>,
-        stats: serde_json::Value,
-    },
+    Pair(Pair),
     Rejected {
         id: String,
         seed: u64,
@@ -124,13 +127,13 @@ fn make_pair(ctx: &SampleMaker, index: u64) -> anyhow::Result<Outcome> {
         "bbox": [f.bbox.max[0] - f.bbox.min[0], f.bbox.max[1] - f.bbox.min[1], f.bbox.max[2] - f.bbox.min[2]],
         "augment": applied_json(&applied),
     });
-    Ok(Outcome::Pair {
+    Ok(Outcome::Pair(Pair {
         id,
         seed,
         code,
         png,
         stats,
-    })
+    }))
 }
 
 fn applied_json(a: &Applied) -> serde_json::Value {
@@ -211,6 +214,17 @@ fn append(path: &Path) -> anyhow::Result<std::fs::File> {
         .with_context(|| format!("opening {}", path.display()))
 }
 
+fn write_pair(out: &Path, manifest: &mut std::fs::File, pair: Pair) -> anyhow::Result<()> {
+    let py = out.join(format!("{}.py", pair.id));
+    std::fs::write(&py, pair.code).with_context(|| format!("writing {}", py.display()))?;
+    let img = out.join(format!("{}.png", pair.id));
+    std::fs::write(&img, pair.png).with_context(|| format!("writing {}", img.display()))?;
+    // The manifest line goes last: a pair is only "done" once both files exist.
+    let line = json!({"id": pair.id, "seed": pair.seed, "stats": pair.stats});
+    writeln!(manifest, "{line}")
+        .with_context(|| format!("appending to {}/manifest.jsonl", out.display()))
+}
+
 /// Writes pairs into `out` until it holds `opts.n`; returns what this run did.
 pub fn generate_pairs(out: &Path, opts: &RunOptions) -> anyhow::Result<Summary> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
@@ -279,25 +293,8 @@ pub fn generate_pairs(out: &Path, opts: &RunOptions) -> anyhow::Result<Summary> 
                 continue; // results in flight after the target: discard, never half-write
             }
             match outcome {
-                Ok(Outcome::Pair {
-                    id,
-                    seed,
-                    code,
-                    png,
-                    stats,
-                }) => {
-                    let py = out.join(format!("{id}.py"));
-                    std::fs::write(&py, code)
-                        .with_context(|| format!("writing {}", py.display()))?;
-                    let img = out.join(format!("{id}.png"));
-                    std::fs::write(&img, png)
-                        .with_context(|| format!("writing {}", img.display()))?;
-                    // The manifest line goes last: a pair is only "done" once both files exist.
-                    writeln!(
-                        manifest,
-                        "{}",
-                        json!({"id": id, "seed": seed, "stats": stats})
-                    )?;
+                Ok(Outcome::Pair(pair)) => {
+                    write_pair(out, &mut manifest, pair)?;
                     have += 1;
                     summary.written += 1;
                     bar.set_position(have as u64);
