@@ -35,6 +35,8 @@ enum Command {
 enum BenchTarget {
     /// Worker start-up, pool overhead per job, jobs/s on 2 workers, wire encodings.
     Runtime(runtime::bench::BenchArgs),
+    /// Program generation rate and valid (picture, code) pairs/s written by datagen.
+    Datagen(cadquery_lsp::data::bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -54,6 +56,7 @@ fn main() -> anyhow::Result<()> {
         Command::Eval(args) => scoring::eval::run_command(args),
         Command::Bench { target } => match target {
             BenchTarget::Runtime(args) => runtime::bench::run(args),
+            BenchTarget::Datagen(args) => cadquery_lsp::data::bench::run(args),
         },
     }
 }
