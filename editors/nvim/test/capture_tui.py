@@ -50,11 +50,11 @@ def main() -> int:
                 os.write(fd, b"\x1b[1;1R")
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
+    with open(out, "wb") as f:  # kept on failure too: drawing it shows what went wrong
+        f.write(recorded)
     if ready_at is None:
         print(f"capture_tui: {argv[0]} never created {ready} within {timeout} s", file=sys.stderr)
         return 1
-    with open(out, "wb") as f:
-        f.write(recorded)
     return 0
 
 

@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp "$here/../../fixtures/workspace/part_syntax_error.py" "$work/part.py"
-cols=100 rows=16
+cols=132 rows=14
 (cd "$work" && CADQUERY_LSP_SERVER="$server" CADQUERY_READY_FILE="$work/ready" XDG_STATE_HOME="$work/state" \
   python3 "$here/capture_tui.py" $cols $rows "$work/ready" "$work/tui.bin" 60 -- \
   "$nvim" --clean -u "$here/screenshot_init.lua" part.py)

@@ -7,7 +7,11 @@ vim.opt.number = true
 vim.opt.signcolumn = 'yes'
 vim.opt.termguicolors = true
 vim.opt.laststatus = 2
-vim.opt.statusline = "%f %= %{v:lua.require'cadquery'.status()} cadquery-lsp: %{luaeval('#vim.lsp.get_clients({bufnr=0, name=\"cadquery\"})') > 0 ? 'attached' : '-'} "
+function _G.cadquery_statusline()
+  local attached = #vim.lsp.get_clients({ bufnr = 0, name = 'cadquery' }) > 0
+  return require('cadquery').status() .. (attached and '  cadquery-lsp: attached ' or '  cadquery-lsp: - ')
+end
+vim.opt.statusline = '%f %= %{v:lua.cadquery_statusline()}'
 vim.diagnostic.config({ virtual_text = true, severity_sort = true })
 
 vim.lsp.config('cadquery', { cmd = { os.getenv('CADQUERY_LSP_SERVER'), 'serve' } })
@@ -23,7 +27,7 @@ vim.api.nvim_create_autocmd('DiagnosticChanged', {
     end
     vim.api.nvim_win_set_cursor(0, { ours[1].lnum + 1, ours[1].col })
     vim.defer_fn(function()
-      vim.diagnostic.open_float({ scope = 'cursor' })
+      vim.diagnostic.open_float({ scope = 'cursor', source = true })
       vim.cmd.redraw()
       vim.defer_fn(function()
         vim.fn.writefile({}, os.getenv('CADQUERY_READY_FILE'))

@@ -74,6 +74,19 @@ local function say(text)
   io.stdout:flush()
 end
 
+-- Every LspProgress event from cadquery-lsp, with the plugin's statusline text right after it.
+local progress_seen = {}
+vim.api.nvim_create_autocmd('LspProgress', {
+  callback = function(event)
+    local client = vim.lsp.get_client_by_id(event.data.client_id)
+    if client and client.name == 'cadquery' then
+      vim.schedule(function()
+        table.insert(progress_seen, { kind = event.data.params.value.kind, status = require('cadquery').status() })
+      end)
+    end
+  end,
+})
+
 local tests = {}
 local function test(name, body)
   table.insert(tests, { name = name, body = body })
@@ -118,21 +131,70 @@ test('a syntax error gets a diagnostic from cadquery-lsp on its line', function(
   assert(#on_line > 0, 'no error on line 4; got ' .. describe(diagnostics))
 end)
 
-test('fixing the error clears the diagnostic (edits reach the server)', function()
+local function diagnostic_on_line4(buf)
+  for _, d in ipairs(server_diagnostics(buf)) do
+    if d.lnum == 3 then
+      return d
+    end
+  end
+end
+
+test("vim.lsp.buf.code_action() applies the server's quick fix and the diagnostic clears", function()
   local buf = open('part_syntax_error.py')
-  assert(#server_diagnostics(buf) > 0, 'no diagnostic to start from (the previous test failed?)')
-  local line = vim.api.nvim_buf_get_lines(buf, 3, 4, true)[1]
-  local fixed = line:gsub('6%)%)', '6)', 1)
-  assert(fixed ~= line, 'the fixture no longer has its extra parenthesis')
-  vim.api.nvim_buf_set_lines(buf, 3, 4, true, { fixed })
+  local diagnostic = diagnostic_on_line4(buf)
+  assert(diagnostic, 'no diagnostic on line 4 to start from (the previous test failed?)')
+  vim.api.nvim_win_set_cursor(0, { diagnostic.lnum + 1, diagnostic.col })
+  local offered = {}
+  vim.lsp.buf.code_action({
+    apply = true,
+    filter = function(action)
+      table.insert(offered, action.title)
+      return action.kind == 'quickfix'
+    end,
+  })
+  wait_for('the quick fix to change line 4', TIMEOUT_MS, function()
+    return vim.api.nvim_buf_get_lines(buf, 3, 4, true)[1]:find('6).faces', 1, true) ~= nil
+  end)
   wait_for('the diagnostic to clear', TIMEOUT_MS, function()
-    for _, d in ipairs(server_diagnostics(buf)) do
-      if d.lnum == 3 then
-        return nil
+    return diagnostic_on_line4(buf) == nil
+  end)
+  assert(#offered > 0, 'no code action offered')
+end)
+
+test('edits reach the server: breaking the line brings the diagnostic back, repairing clears it', function()
+  local buf = open('part_syntax_error.py')
+  local function edit(from, to)
+    local line = vim.api.nvim_buf_get_lines(buf, 3, 4, true)[1]
+    local start = line:find(from, 1, true)
+    assert(start, ('line 4 has no %s: %s'):format(from, line))
+    vim.api.nvim_buf_set_lines(buf, 3, 4, true, { line:sub(1, start - 1) .. to .. line:sub(start + #from) })
+  end
+  edit('6).faces', '6)).faces')
+  wait_for('the diagnostic to come back', TIMEOUT_MS, function()
+    return diagnostic_on_line4(buf)
+  end)
+  edit('6)).faces', '6).faces')
+  wait_for('the diagnostic to clear', TIMEOUT_MS, function()
+    return diagnostic_on_line4(buf) == nil
+  end)
+end)
+
+test("the server's progress (its CadQuery runtime starting) reaches LspProgress and the statusline", function()
+  local function seen(kind)
+    for _, p in ipairs(progress_seen) do
+      if p.kind == kind then
+        return p
       end
     end
-    return true
+  end
+  local begin = wait_for('a progress begin from cadquery-lsp', TIMEOUT_MS, function()
+    return seen('begin')
   end)
+  assert(begin.status ~= '', 'the statusline text stayed empty during progress')
+  wait_for('the progress to end', 120000, function()
+    return seen('end')
+  end)
+  assert(require('cadquery').status() == '', 'the statusline still shows ' .. require('cadquery').status())
 end)
 
 test('a Python file without cadquery gets no server', function()

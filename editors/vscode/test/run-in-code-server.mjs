@@ -5,7 +5,7 @@
 //
 // node test/run-in-code-server.mjs --server /path/to/cadquery-lsp
 //   [--code-server DIR] [--node NODE24] [--chromium /usr/bin/chromium]
-//   [--screenshots DIR] [--summary FILE.json] [--timeout SECONDS] [--keep]
+//   [--screenshots DIR] [--summary FILE.json] [--timeout SECONDS] [--keep] [--log-level trace]
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -27,6 +27,8 @@ const { values: opts } = parseArgs({
     summary: { type: "string" },
     timeout: { type: "string", default: "300" },
     keep: { type: "boolean", default: false },
+    // "trace" also logs the JSON-RPC traffic (cadquery.trace.server) into the CadQuery log.
+    "log-level": { type: "string", default: "info" },
   },
 });
 
@@ -54,7 +56,7 @@ fs.writeFileSync(
   JSON.stringify(
     {
       "cadquery.serverPath": path.resolve(opts.server),
-      "cadquery.trace.server": "messages",
+      "cadquery.trace.server": "verbose",
       "workbench.startupEditor": "none",
       "workbench.tips.enabled": false,
       "telemetry.telemetryLevel": "off",
@@ -66,8 +68,9 @@ fs.writeFileSync(
   ),
 );
 const resultsFile = path.join(tmp, "results.json");
-const screenshotDir = opts.screenshots ? path.resolve(opts.screenshots) : path.join(tmp, "screenshots");
-fs.mkdirSync(screenshotDir, { recursive: true });
+// Tests take their README pictures only when asked to (it costs them waiting for an idle server).
+const screenshotDir = opts.screenshots ? path.resolve(opts.screenshots) : undefined;
+if (screenshotDir) fs.mkdirSync(screenshotDir, { recursive: true });
 const serverLog = fs.openSync(path.join(tmp, "vscode-server.log"), "w");
 const hostLog = fs.createWriteStream(path.join(tmp, "workbench.log"));
 
@@ -83,13 +86,14 @@ const vscodeServer = spawn(
     "--enable-smoke-test-driver",
     "--disable-workspace-trust",
     "--server-data-dir", path.join(tmp, "server-data"),
+    "--log", opts["log-level"],
   ],
   {
     // The extension host inherits this environment: it is how the tests find their files.
     env: {
       ...process.env,
       CADQUERY_EDITOR_TEST_RESULTS: resultsFile,
-      CADQUERY_EDITOR_SCREENSHOTS: screenshotDir,
+      ...(screenshotDir ? { CADQUERY_EDITOR_SCREENSHOTS: screenshotDir } : {}),
     },
     stdio: ["ignore", serverLog, serverLog],
     detached: true,
@@ -128,7 +132,7 @@ try {
     `&payload=${encodeURIComponent(JSON.stringify(payload))}`;
   await page.goto(url);
 
-  const screenshots = servePicturesOnRequest(page, screenshotDir);
+  const screenshots = screenshotDir ? servePicturesOnRequest(page, screenshotDir) : undefined;
   const timeout = Number(opts.timeout) * 1000;
   exitCode = await Promise.race([exited, new Promise((r) => setTimeout(() => r("timeout"), timeout))]);
   clearInterval(screenshots);

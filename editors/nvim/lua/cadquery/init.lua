@@ -155,8 +155,10 @@ function M.on_progress(event)
       ' '
     )
   end
-  vim.api.nvim_echo({ { 'cadquery-lsp: ' .. (progress_line ~= '' and progress_line or 'done') } }, false, {})
-  vim.cmd.redrawstatus()
+  if #vim.api.nvim_list_uis() > 0 then -- headless Neovim would print it on stdout
+    vim.api.nvim_echo({ { 'cadquery-lsp: ' .. (progress_line ~= '' and progress_line or 'done') } }, false, {})
+    vim.cmd.redrawstatus()
+  end
 end
 
 return M

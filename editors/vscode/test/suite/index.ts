@@ -15,6 +15,10 @@ export async function run(): Promise<void> {
   const workspace = vscode.workspace.workspaceFolders?.[0]?.uri;
   const file = (name: string) => vscode.Uri.joinPath(workspace!, name);
 
+  // What the status bar showed over the run, sampled: the server's progress passes quickly.
+  const statusSeen = new Set<string>();
+  const sampler = setInterval(() => api && statusSeen.add(api.status.text), 50);
+
   suite.test("opening a CadQuery file activates the extension and starts the server", async () => {
     assert(workspace, "the harness opened no workspace folder");
     await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(file("part_ok.py")));
@@ -34,25 +38,64 @@ export async function run(): Promise<void> {
     });
     const onLine = diagnostics.filter((d) => d.range.start.line === 3 && d.severity === vscode.DiagnosticSeverity.Error);
     assert(onLine.length > 0, `no error on line 4; got ${describe(diagnostics)}`);
-    await vscode.commands.executeCommand("workbench.actions.view.problems");
-    await screenshot("vscode-diagnostics");
+    if (process.env.CADQUERY_EDITOR_SCREENSHOTS) {
+      // For the README: the Problems panel, the message in a hover, the server idle.
+      await vscode.commands.executeCommand("workbench.actions.view.problems");
+      await vscode.commands.executeCommand("workbench.action.closeAuxiliaryBar");
+      const editor = await vscode.window.showTextDocument(doc);
+      editor.selection = new vscode.Selection(onLine[0].range.start, onLine[0].range.start);
+      // The server starts its CadQuery runtime shortly after the first document: let it finish.
+      const busy = () => api!.status.text.includes("~spin");
+      await waitFor("the server to get busy", 5_000, () => (busy() ? true : undefined)).catch(() => undefined);
+      await waitFor("the server to be idle", 60_000, () => (busy() ? undefined : true)).catch(() => undefined);
+      await vscode.commands.executeCommand("editor.action.showHover");
+      await screenshot("vscode-diagnostics");
+    }
   });
 
-  suite.test("fixing the error clears the diagnostic (edits reach the server)", async () => {
+  suite.test("the server's quick fix removes the stray parenthesis and the diagnostic clears", async () => {
     const doc = await vscode.workspace.openTextDocument(file("part_syntax_error.py"));
-    assert(
-      serverDiagnostics(doc.uri).some((d) => d.range.start.line === 3),
-      "no diagnostic on line 4 to start from (the previous test failed?)",
-    );
-    const line = doc.lineAt(3);
-    const fixed = line.text.replace("6))", "6)");
-    assert(fixed !== line.text, "the fixture no longer has its extra parenthesis");
-    const edit = new vscode.WorkspaceEdit();
-    edit.replace(doc.uri, line.range, fixed);
-    assert(await vscode.workspace.applyEdit(edit), "the edit was refused");
+    const diagnostic = serverDiagnostics(doc.uri).find((d) => d.range.start.line === 3);
+    assert(diagnostic, "no diagnostic on line 4 to start from (the previous test failed?)");
+    const actions =
+      (await vscode.commands.executeCommand<vscode.CodeAction[]>(
+        "vscode.executeCodeActionProvider",
+        doc.uri,
+        diagnostic.range,
+        vscode.CodeActionKind.QuickFix.value,
+      )) ?? [];
+    // The workbench adds its own actions (Copilot's "Fix", "Explain"): those run commands, the
+    // server's carry an edit.
+    const fix = actions.find((a) => a.edit && a.edit.size > 0);
+    assert(fix?.edit, `no quick fix from cadquery-lsp; actions: ${actions.map((a) => a.title).join("; ") || "none"}`);
+    assert(await vscode.workspace.applyEdit(fix.edit), `the quick fix "${fix.title}" was refused`);
+    assert(doc.lineAt(3).text.includes("box(40, 30, 6).faces"), `after "${fix.title}": ${doc.lineAt(3).text}`);
     await waitFor("the diagnostic to clear", SERVER_TIMEOUT_MS, () =>
       serverDiagnostics(doc.uri).every((d) => d.range.start.line !== 3) ? true : undefined,
     );
+  });
+
+  suite.test("edits reach the server: breaking the line brings the diagnostic back, repairing clears it", async () => {
+    const doc = await vscode.workspace.openTextDocument(file("part_syntax_error.py"));
+    const edit = (from: string, to: string) => {
+      const line = doc.lineAt(3);
+      assert(line.text.includes(from), `line 4 has no ${from}: ${line.text}`);
+      const change = new vscode.WorkspaceEdit();
+      change.replace(doc.uri, line.range, line.text.replace(from, to));
+      return vscode.workspace.applyEdit(change);
+    };
+    const onLine4 = () => serverDiagnostics(doc.uri).some((d) => d.range.start.line === 3);
+    assert(await edit("6).faces", "6)).faces"), "the breaking edit was refused");
+    await waitFor("the diagnostic to come back", SERVER_TIMEOUT_MS, () => (onLine4() ? true : undefined));
+    assert(await edit("6)).faces", "6).faces"), "the repairing edit was refused");
+    await waitFor("the diagnostic to clear", SERVER_TIMEOUT_MS, () => (onLine4() ? undefined : true));
+  });
+
+  suite.test("the status bar shows the server's progress (its CadQuery runtime starting), then idle", async () => {
+    assert(api, "the extension did not activate");
+    const busy = (text: string) => text.startsWith("$(sync~spin) CadQuery: ");
+    await waitFor("progress in the status bar", SERVER_TIMEOUT_MS, () => ([...statusSeen].some(busy) ? true : undefined));
+    await waitFor("the status bar to be idle", 120_000, () => (api!.status.text === "$(check) CadQuery" ? true : undefined));
   });
 
   suite.test("a Python file without cadquery is not sent to the server", async () => {
@@ -119,6 +162,7 @@ export async function run(): Promise<void> {
   });
 
   const outcomes = await suite.run(process.env.CADQUERY_EDITOR_TEST_RESULTS);
+  clearInterval(sampler);
   const failed = outcomes.filter((o) => o.status === "failed");
   if (failed.length > 0) throw new Error(`${failed.length} test(s) failed: ${failed.map((o) => o.name).join("; ")}`);
 }
