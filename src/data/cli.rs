@@ -23,6 +23,15 @@ pub struct DatagenArgs {
     /// Seed of the whole set; sample i uses a seed derived from it and i.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Augment the training pictures: `all`, or a comma list of camera, lines, grey, jpeg.
+    #[arg(long)]
+    pub augment: Option<String>,
+    /// Python with CadQuery (default: discovery, then the managed environment).
+    #[arg(long)]
+    pub python: Option<PathBuf>,
+    /// CadQuery worker processes.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
     /// Write only the canonical code (ID.py) and the manifest, without executing or rendering.
     #[arg(long)]
     pub code_only: bool,

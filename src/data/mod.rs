@@ -2,11 +2,13 @@
 //! a DeepCAD-like program generator (`generator`, with `profiles`, `frame`, `region`),
 //! statistics (`stats`) and the `datagen` command (`cli`, `datagen`).
 
+pub mod bench;
 pub mod cli;
 pub mod datagen;
 pub mod frame;
 pub mod generator;
 pub mod parse;
+pub mod picture;
 pub mod profiles;
 pub mod program;
 pub mod region;

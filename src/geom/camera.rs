@@ -4,8 +4,6 @@
 
 use super::mesh::Aabb;
 
-const S2: f64 = std::f64::consts::SQRT_2;
-
 /// Orthographic camera mapping world points to pixel coordinates (x right, y down; pixel
 /// (i, j) covers [i, i+1) x [j, j+1)) and a depth that grows toward the viewer.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -101,6 +99,7 @@ impl Camera {
 #[cfg(test)]
 mod tests {
     use super::*;
+    const S2: f64 = std::f64::consts::SQRT_2;
 
     #[test]
     fn isometric_axes_and_framing() {

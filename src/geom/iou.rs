@@ -77,6 +77,13 @@ fn alignments(gt: &[[[f64; 3]; 3]], pr: &[[[f64; 3]; 3]]) -> Vec<[[f64; 3]; 3]> 
 }
 
 fn rotate(tris: &[[[f64; 3]; 3]], r: &[[f64; 3]; 3]) -> Vec<[[f64; 3]; 3]> {
+    // trimesh skips transforms within 1e-8 of the identity; applying one would move
+    // vertices sitting exactly on a rounding tie (a part against itself would score < 1)
+    let near_identity =
+        (0..3).all(|i| (0..3).all(|j| (r[i][j] - (i == j) as u8 as f64).abs() < 1e-8));
+    if near_identity {
+        return tris.to_vec();
+    }
     tris.iter()
         .map(|t| t.map(|p| [0, 1, 2].map(|i| r[i][0] * p[0] + r[i][1] * p[1] + r[i][2] * p[2])))
         .collect()

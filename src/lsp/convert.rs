@@ -27,3 +27,27 @@ pub fn range(doc: &Document, start: usize, end: usize, encoding: PositionEncodin
 pub fn offset(doc: &Document, pos: Position, encoding: PositionEncoding) -> usize {
     doc.offset(line_col(pos), encoding)
 }
+
+/// A core diagnostic as the protocol's, with its code and source.
+pub fn diagnostic(
+    doc: &Document,
+    d: &crate::syntax::Diagnostic,
+    encoding: PositionEncoding,
+) -> tower_lsp_server::ls_types::Diagnostic {
+    use crate::syntax::Severity;
+    use tower_lsp_server::ls_types::{DiagnosticSeverity, NumberOrString};
+    let severity = match d.severity {
+        Severity::Error => DiagnosticSeverity::ERROR,
+        Severity::Warning => DiagnosticSeverity::WARNING,
+        Severity::Info => DiagnosticSeverity::INFORMATION,
+        Severity::Hint => DiagnosticSeverity::HINT,
+    };
+    tower_lsp_server::ls_types::Diagnostic {
+        range: range(doc, d.range.start, d.range.end, encoding),
+        severity: Some(severity),
+        code: Some(NumberOrString::String(d.code.to_string())),
+        source: Some(d.source.to_string()),
+        message: d.message.clone(),
+        ..Default::default()
+    }
+}

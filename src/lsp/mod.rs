@@ -4,13 +4,16 @@
 pub mod cli;
 mod convert;
 mod document;
+mod execution;
 mod frame;
 mod handlers;
 mod line_index;
+mod runner;
 mod server;
 mod session;
 mod settings;
 mod transport;
+mod work_progress;
 
 pub use settings::Settings;
 pub use transport::TransportLimits;

@@ -4,8 +4,10 @@ use std::sync::Arc;
 
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{
-    DidChangeConfigurationParams, DidChangeTextDocumentParams, DidCloseTextDocumentParams,
-    DidOpenTextDocumentParams, InitializeParams, InitializeResult, InitializedParams, MessageType,
+    CodeActionParams, CodeActionResponse, DidChangeConfigurationParams,
+    DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
+    DidSaveTextDocumentParams, Hover, HoverParams, InitializeParams, InitializeResult,
+    InitializedParams, MessageType,
 };
 use tower_lsp_server::{Client, LanguageServer};
 
@@ -75,8 +77,23 @@ impl LanguageServer for Server {
         }
     }
 
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        handlers::did_save::did_save(&self.session, params);
+    }
+
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         handlers::did_close::did_close(&self.session, params).await;
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        Ok(Some(handlers::code_action::code_actions(
+            &self.session,
+            &params,
+        )))
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        Ok(handlers::hover::hover(&self.session, &params))
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {

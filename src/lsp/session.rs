@@ -1,19 +1,19 @@
 //! State shared by every handler. tower-lsp-server runs handlers concurrently, so state sits in
 //! synchronous maps and locks that are only ever held between two `.await`s, never across one.
-// parts are used by the handlers landing with the syntax module
-#![allow(dead_code)]
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use dashmap::DashMap;
-use tower_lsp_server::ls_types::{MessageType, Uri};
+use tower_lsp_server::ls_types::{Diagnostic, MessageType, Uri};
 use tower_lsp_server::Client;
 
 use super::document::Document;
 use super::line_index::PositionEncoding;
+use super::runner::Runner;
 use super::settings::Settings;
 use crate::progress::CancellationToken;
+use crate::runtime::SolidFacts;
 
 /// What the client said it can do, as far as the server cares.
 #[derive(Debug, Clone, Default)]
@@ -22,7 +22,6 @@ pub struct ClientFeatures {
     pub configuration: bool,
     pub work_done_progress: bool,
     pub markdown_hover: bool,
-    pub apply_edit: bool,
 }
 
 pub struct Session {
@@ -33,6 +32,36 @@ pub struct Session {
     /// One token per document for its pending diagnostics run; a newer edit cancels it.
     pending_diagnostics: DashMap<Uri, CancellationToken>,
     shutdown_requested: AtomicBool,
+    /// Cancelled at shutdown: stops work that edits must not cancel (running scripts).
+    shutdown: CancellationToken,
+    /// Diagnostics found so far for each document's current version.
+    results: DashMap<Uri, Findings>,
+    /// What the last successful run of each document built (kept across edits for hover).
+    builds: DashMap<Uri, LastBuild>,
+    pub runner: Runner,
+    progress_ids: AtomicU64,
+}
+
+/// The diagnostics of one document version, by kind; published together.
+#[derive(Debug, Clone, Default)]
+struct Findings {
+    version: i32,
+    static_checks: Vec<Diagnostic>,
+    execution: Vec<Diagnostic>,
+}
+
+/// Which kind of check produced a set of diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckKind {
+    Static,
+    Execution,
+}
+
+#[derive(Debug, Clone)]
+pub struct LastBuild {
+    pub version: i32,
+    pub result_name: String,
+    pub facts: SolidFacts,
 }
 
 impl Session {
@@ -44,6 +73,11 @@ impl Session {
             features: RwLock::new(ClientFeatures::default()),
             pending_diagnostics: DashMap::new(),
             shutdown_requested: AtomicBool::new(false),
+            shutdown: CancellationToken::new(),
+            results: DashMap::new(),
+            builds: DashMap::new(),
+            runner: Runner::default(),
+            progress_ids: AtomicU64::new(1),
         }
     }
 
@@ -83,6 +117,8 @@ impl Session {
 
     pub fn close(&self, uri: &Uri) {
         self.documents.remove(uri);
+        self.results.remove(uri);
+        self.builds.remove(uri);
         if let Some((_, token)) = self.pending_diagnostics.remove(uri) {
             token.cancel();
         }
@@ -114,11 +150,66 @@ impl Session {
         token
     }
 
+    /// The token of the document's current diagnostics run (for work that must not cancel it).
+    pub fn diagnostics_token(&self, uri: &Uri) -> Option<CancellationToken> {
+        self.pending_diagnostics.get(uri).map(|t| t.clone())
+    }
+
+    /// Records diagnostics of `kind` for `version`; returns all diagnostics of that version to
+    /// publish, or `None` when the version is no longer current.
+    pub fn record(
+        &self,
+        uri: &Uri,
+        version: i32,
+        kind: CheckKind,
+        diagnostics: Vec<Diagnostic>,
+    ) -> Option<Vec<Diagnostic>> {
+        if self.version(uri) != Some(version) {
+            return None;
+        }
+        let mut findings = self.results.entry(uri.clone()).or_default();
+        if findings.version != version {
+            *findings = Findings {
+                version,
+                ..Findings::default()
+            };
+        }
+        match kind {
+            CheckKind::Static => findings.static_checks = diagnostics,
+            CheckKind::Execution => findings.execution = diagnostics,
+        }
+        Some(
+            findings
+                .static_checks
+                .iter()
+                .chain(&findings.execution)
+                .cloned()
+                .collect(),
+        )
+    }
+
+    pub fn record_build(&self, uri: &Uri, build: LastBuild) {
+        self.builds.insert(uri.clone(), build);
+    }
+
+    pub fn last_build(&self, uri: &Uri) -> Option<LastBuild> {
+        self.builds.get(uri).map(|b| b.clone())
+    }
+
+    pub fn next_progress_id(&self) -> u64 {
+        self.progress_ids.fetch_add(1, Ordering::Relaxed)
+    }
+
     pub fn request_shutdown(&self) {
         self.shutdown_requested.store(true, Ordering::SeqCst);
+        self.shutdown.cancel();
         for entry in self.pending_diagnostics.iter() {
             entry.value().cancel();
         }
+    }
+
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
     }
 
     pub fn shutdown_requested(&self) -> bool {

@@ -22,6 +22,12 @@ async fn initialize_advertises_incremental_sync_and_the_negotiated_encoding() {
               "save": {
                 "includeText": false
               }
+            },
+            "hoverProvider": true,
+            "codeActionProvider": {
+              "codeActionKinds": [
+                "quickfix"
+              ]
             }
           },
           "serverInfo": {

@@ -131,7 +131,20 @@ async fn a_thousand_rapid_edits_end_in_diagnostics_of_the_final_text() {
             .await;
         expected.push_str(&line);
     }
-    server.diagnostics(&uri, 1001).await;
+    // the last edit leaves an unclosed bracket: its diagnostic must be the one published
+    server
+        .edit(&uri, 1002, (1001, 0), (1001, 0), "y = (\n")
+        .await;
+    expected.push_str("y = (\n");
+    let last = server.diagnostics(&uri, 1002).await;
+    let want = cadquery_lsp::syntax::diagnose(&expected);
+    assert_eq!(want.len(), 1, "{want:?}");
+    assert_eq!(last.as_array().unwrap().len(), 1, "{last}");
+    assert_eq!(last[0]["code"], want[0].code);
+    assert_eq!(
+        last[0]["range"]["start"],
+        json!({"line": 1001, "character": 4})
+    );
     let published: Vec<Value> = server.drain("textDocument/publishDiagnostics");
     // debouncing: far fewer than one publication per edit, none after the final one
     assert!(published.len() < 100, "{} publications", published.len());

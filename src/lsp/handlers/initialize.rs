@@ -2,6 +2,7 @@
 //! settings in `initializationOptions`, advertise what the server can do.
 
 use tower_lsp_server::ls_types::{
+    CodeActionKind, CodeActionOptions, CodeActionProviderCapability, HoverProviderCapability,
     InitializeParams, InitializeResult, MarkupKind, PositionEncodingKind, SaveOptions,
     ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind,
     TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
@@ -15,6 +16,7 @@ pub fn initialize(session: &Session, params: &InitializeParams) -> (InitializeRe
     let features = client_features(params);
     let encoding = features.encoding;
     session.set_features(features);
+    session.runner.set_workspace(workspace_dir(params));
     let problems = params
         .initialization_options
         .as_ref()
@@ -32,6 +34,11 @@ pub fn initialize(session: &Session, params: &InitializeParams) -> (InitializeRe
                 ..Default::default()
             },
         )),
+        code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+            code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+            ..Default::default()
+        })),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
         ..Default::default()
     };
     let result = InitializeResult {
@@ -66,7 +73,6 @@ fn client_features(params: &InitializeParams) -> ClientFeatures {
     ClientFeatures {
         encoding,
         configuration: workspace.and_then(|w| w.configuration).unwrap_or(false),
-        apply_edit: workspace.and_then(|w| w.apply_edit).unwrap_or(false),
         work_done_progress: caps
             .window
             .as_ref()
@@ -85,4 +91,17 @@ fn encoding_kind(encoding: PositionEncoding) -> PositionEncodingKind {
         PositionEncoding::Utf16 => PositionEncodingKind::UTF16,
         PositionEncoding::Utf32 => PositionEncodingKind::UTF32,
     }
+}
+
+/// The first workspace folder (or the deprecated root URI) as a local path: where the
+/// runtime looks for a `.venv`.
+#[allow(deprecated)] // root_uri: older clients send only that
+fn workspace_dir(params: &InitializeParams) -> Option<std::path::PathBuf> {
+    let uri = params
+        .workspace_folders
+        .as_ref()
+        .and_then(|f| f.first())
+        .map(|f| &f.uri)
+        .or(params.root_uri.as_ref())?;
+    uri.to_file_path().map(|p| p.into_owned())
 }
