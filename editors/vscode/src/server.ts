@@ -96,10 +96,35 @@ export class CadQueryServer implements vscode.Disposable {
     this.output.info(`starting ${this.binary.path} serve (found via ${this.binary.origin})`);
     this.status.setServer("starting", this.binary.path);
 
-    const titles = new Map<string, string>();
     const run = { command: this.binary.path, args: ["serve"], transport: TransportKind.stdio };
     const serverOptions: ServerOptions = { run, debug: run };
-    const clientOptions: LanguageClientOptions = {
+    // A client that stopped for good (crashed too often, failed to start) is replaced, not kept.
+    await this.client?.dispose(2000).catch(() => undefined);
+    const client = new LanguageClient("cadquery", "CadQuery", serverOptions, this.clientOptions());
+    client.onDidChangeState(({ newState }) => {
+      if (newState === State.Running) this.status.setServer("running", this.binary?.path);
+      else if (newState === State.Starting) this.status.setServer("starting", this.binary?.path);
+      else if (this.client === client) this.status.setServer("stopped", "see the log");
+    });
+    this.client = client;
+    try {
+      await client.start();
+    } catch (e) {
+      this.client = undefined;
+      void client.dispose(2000).catch(() => undefined);
+      this.status.setServer("failed", String(e));
+      this.output.error(`the server did not start: ${e}`);
+      void vscode.window.showErrorMessage(
+        `cadquery-lsp (${this.binary.path}) did not start: ${e}. See the CadQuery output for its log.`,
+      );
+      return undefined;
+    }
+    return client;
+  }
+
+  private clientOptions(): LanguageClientOptions {
+    const titles = new Map<string, string>();
+    return {
       documentSelector: [
         { scheme: "file", language: "python" },
         { scheme: "untitled", language: "python" },
@@ -138,24 +163,6 @@ export class CadQueryServer implements vscode.Disposable {
         },
       },
     };
-    const client = new LanguageClient("cadquery", "CadQuery", serverOptions, clientOptions);
-    client.onDidChangeState(({ newState }) => {
-      if (newState === State.Running) this.status.setServer("running", this.binary?.path);
-      else if (newState === State.Starting) this.status.setServer("starting", this.binary?.path);
-      else if (this.client === client) this.status.setServer("stopped", "see the log");
-    });
-    this.client = client;
-    try {
-      await client.start();
-    } catch (e) {
-      this.status.setServer("failed", String(e));
-      this.output.error(`the server did not start: ${e}`);
-      void vscode.window.showErrorMessage(
-        `cadquery-lsp (${this.binary.path}) did not start: ${e}. See the CadQuery output for its log.`,
-      );
-      return undefined;
-    }
-    return client;
   }
 
   dispose(): void {
