@@ -1,20 +1,20 @@
 //! IoU_best parity with ../shared/tools/iou_ref.py on 60 dev pairs (numbers precomputed with
 //! the reference: tests/fixtures/geom/iou_ref_pairs.json). Needs the dev set and CadQuery.
 
+mod geom_dev;
+
 use cadquery_lsp::geom::iou::iou_best;
-use cadquery_lsp::progress::CancellationToken;
-use cadquery_lsp::runtime::{ExecRequest, Job, JobOutput, MeshOptions, PoolConfig, WorkerPool};
+use cadquery_lsp::runtime::MeshOptions;
 use cadquery_lsp::scoring::measured;
 
 /// The prediction scripts the fixture's reference numbers were computed on.
-fn prediction(kind: &str, id: &str, ids: &[String], dev: &std::path::Path) -> String {
-    let read = |i: &str| std::fs::read_to_string(dev.join(format!("{i}.py"))).unwrap();
+fn prediction(kind: &str, id: &str, dev: &geom_dev::DevSet) -> String {
     match kind {
-        "pa" => scale_extrusions(&read(id), 1.25),
-        "pb" => read(id) + "\nsolid=solid.union(cq.Workplane().box(0.2,0.2,0.2))\n",
+        "pa" => scale_extrusions(&dev.script(id), 1.25),
+        "pb" => dev.script(id) + "\nsolid=solid.union(cq.Workplane().box(0.2,0.2,0.2))\n",
         "cross" => {
-            let k = ids.iter().position(|x| x == id).unwrap();
-            read(&ids[(k + 1) % ids.len()])
+            let k = dev.ids.iter().position(|x| x == id).unwrap();
+            dev.script(&dev.ids[(k + 1) % dev.ids.len()])
         }
         other => panic!("unknown pair kind {other}"),
     }
@@ -39,49 +39,15 @@ fn scale_extrusions(code: &str, f: f64) -> String {
 
 #[test]
 fn iou_best_matches_the_reference() {
-    let Ok(shared) = std::env::var("CADQUERY_LSP_SHARED") else {
-        eprintln!("skipped: CADQUERY_LSP_SHARED is not set (the dev set lives in ../shared)");
+    let Some(dev) = geom_dev::dev_set() else {
         return;
-    };
-    let dev = std::path::Path::new(&shared).join("data/gencad-dev");
-    let pool = match WorkerPool::start(PoolConfig {
-        workers: 2,
-        ..PoolConfig::default()
-    }) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("skipped: no CadQuery runtime ({e})");
-            return;
-        }
     };
     let fixture: serde_json::Value =
         serde_json::from_str(include_str!("fixtures/geom/iou_ref_pairs.json")).unwrap();
-    let mut ids: Vec<String> = std::fs::read_dir(&dev)
-        .unwrap()
-        .filter_map(|e| {
-            e.ok()?
-                .path()
-                .file_name()?
-                .to_str()?
-                .strip_suffix(".py")
-                .map(String::from)
-        })
-        .collect();
-    ids.sort();
-    let build = |code: String| {
-        let job = Job::Execute(ExecRequest {
-            code,
-            mesh: Some(MeshOptions {
-                tolerance: 0.1,
-                angular_tolerance: 0.1,
-            }),
-            edges: false,
-            untrusted: false,
-        });
-        match pool.execute(job, &CancellationToken::new()).unwrap() {
-            JobOutput::Executed(Ok(b)) => b,
-            other => panic!("script did not build: {other:?}"),
-        }
+    // the reference's tessellation: CadQuery's STL export defaults
+    let mesh = MeshOptions {
+        tolerance: 0.1,
+        angular_tolerance: 0.1,
     };
     let mut worst = 0.0f64;
     let pairs = fixture["pairs"].as_array().unwrap();
@@ -89,8 +55,8 @@ fn iou_best_matches_the_reference() {
     for p in pairs {
         let (kind, id) = (p["kind"].as_str().unwrap(), p["id"].as_str().unwrap());
         let reference = p["iou_best"].as_f64().unwrap();
-        let gt = build(std::fs::read_to_string(dev.join(format!("{id}.py"))).unwrap());
-        let pr = build(prediction(kind, id, &ids, &dev));
+        let gt = dev.build(dev.script(id), mesh, false);
+        let pr = dev.build(prediction(kind, id, &dev), mesh, false);
         let ours = iou_best(&measured(&gt).unwrap(), &measured(&pr).unwrap()).unwrap();
         eprintln!("{kind} {id}: ours {ours:.4} reference {reference:.4}");
         assert!(

@@ -1,52 +1,22 @@
 //! The renderer against the real GenCAD-Code pictures of the dev set: every part must reach
 //! silhouette IoU >= 0.97, and >= 90% of the real edge pixels over the set must lie within
-//! 2 px of a rendered edge.
-//! Needs the dev set (CADQUERY_LSP_SHARED) and CadQuery; says so and passes when absent.
+//! 2 px of a rendered edge. Needs the dev set (CADQUERY_LSP_SHARED) and CadQuery; says so
+//! and passes when absent.
+
+mod geom_dev;
 
 use cadquery_lsp::geom::compare::{edge_agreement, Mask};
 use cadquery_lsp::geom::render::render;
-use cadquery_lsp::progress::CancellationToken;
-use cadquery_lsp::runtime::{ExecRequest, Job, JobOutput, MeshOptions, PoolConfig, WorkerPool};
+use cadquery_lsp::runtime::MeshOptions;
 
 #[test]
 fn renders_match_the_real_pictures() {
-    let Ok(shared) = std::env::var("CADQUERY_LSP_SHARED") else {
-        eprintln!("skipped: CADQUERY_LSP_SHARED is not set (the dev set lives in ../shared)");
+    let Some(dev) = geom_dev::dev_set() else {
         return;
     };
-    let dev = std::path::Path::new(&shared).join("data/gencad-dev");
-    let pool = match WorkerPool::start(PoolConfig {
-        workers: 2,
-        ..PoolConfig::default()
-    }) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("skipped: no CadQuery runtime ({e})");
-            return;
-        }
-    };
-    let mut ids: Vec<String> = std::fs::read_dir(&dev)
-        .unwrap()
-        .filter_map(|e| {
-            let name = e.ok()?.file_name().into_string().ok()?;
-            name.strip_suffix(".py").map(String::from)
-        })
-        .collect();
-    ids.sort();
-    assert!(!ids.is_empty(), "no dev scripts in {}", dev.display());
     let (mut near, mut total, mut worst_sil) = (0.0, 0.0, 1.0f64);
-    for id in &ids {
-        let code = std::fs::read_to_string(dev.join(format!("{id}.py"))).unwrap();
-        let job = Job::Execute(ExecRequest {
-            code,
-            mesh: Some(MeshOptions::default()),
-            edges: true,
-            untrusted: false,
-        });
-        let built = match pool.execute(job, &CancellationToken::new()).unwrap() {
-            JobOutput::Executed(Ok(b)) => b,
-            other => panic!("{id} did not build: {other:?}"),
-        };
+    for id in &dev.ids {
+        let built = dev.build(dev.script(id), MeshOptions::default(), true);
         let r = render(
             built.mesh.as_ref().unwrap(),
             &built.edges,
@@ -54,7 +24,7 @@ fn renders_match_the_real_pictures() {
             448,
             448,
         );
-        let real = image::open(dev.join(format!("{id}.png")))
+        let real = image::open(dev.dir.join(format!("{id}.png")))
             .unwrap()
             .to_rgb8();
         let sil = Mask::silhouette_of(&real).iou(&r.silhouette);
