@@ -31,6 +31,8 @@ enum Command {
 enum BenchTarget {
     /// Worker start-up, pool overhead per job, jobs/s on 2 workers, wire encodings.
     Runtime(runtime::bench::BenchArgs),
+    /// IoU_best per pair next to iou_ref.py's, render time at 448x448.
+    Geom(scoring::bench::GeomBenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -48,6 +50,7 @@ fn main() -> anyhow::Result<()> {
         Command::Eval(args) => scoring::eval::run_command(args),
         Command::Bench { target } => match target {
             BenchTarget::Runtime(args) => runtime::bench::run(args),
+            BenchTarget::Geom(args) => scoring::bench::run(args),
         },
     }
 }
