@@ -12,10 +12,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the language server over stdio.
+    Serve(cadquery_lsp::lsp::cli::ServeArgs),
     /// Execute a CadQuery script and print what it built (or the error with its line).
     Run(runtime::cli::RunArgs),
     /// Find or create the Python environment with CadQuery, and check that it works.
     Setup(runtime::cli::SetupArgs),
+    /// Write synthetic (picture, canonical code) training pairs, or compare generator statistics.
+    Datagen(cadquery_lsp::data::cli::DatagenArgs),
     /// Draw a script's part in the GenCAD-Code picture convention.
     Render(scoring::render::RenderArgs),
     /// Score predicted scripts against ground truth: VSR, IoU_best, IoU_vol.
@@ -33,6 +37,8 @@ enum BenchTarget {
     Runtime(runtime::bench::BenchArgs),
     /// IoU_best per pair next to iou_ref.py's, render time at 448x448.
     Geom(scoring::bench::GeomBenchArgs),
+    /// Program generation rate and valid (picture, code) pairs/s written by datagen.
+    Datagen(cadquery_lsp::data::bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,13 +50,16 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
+        Command::Serve(args) => cadquery_lsp::lsp::cli::run_command(args),
         Command::Run(args) => runtime::cli::run_command(args),
         Command::Setup(args) => runtime::cli::setup_command(args),
+        Command::Datagen(args) => cadquery_lsp::data::cli::run(args),
         Command::Render(args) => scoring::render::run_command(args),
         Command::Eval(args) => scoring::eval::run_command(args),
         Command::Bench { target } => match target {
             BenchTarget::Runtime(args) => runtime::bench::run(args),
             BenchTarget::Geom(args) => scoring::bench::run(args),
+            BenchTarget::Datagen(args) => cadquery_lsp::data::bench::run(args),
         },
     }
 }
