@@ -35,6 +35,8 @@ enum Command {
 enum BenchTarget {
     /// Worker start-up, pool overhead per job, jobs/s on 2 workers, wire encodings.
     Runtime(runtime::bench::BenchArgs),
+    /// IoU_best per pair next to iou_ref.py's, render time at 448x448.
+    Geom(scoring::bench::GeomBenchArgs),
     /// Program generation rate and valid (picture, code) pairs/s written by datagen.
     Datagen(cadquery_lsp::data::bench::BenchArgs),
 }
@@ -56,6 +58,7 @@ fn main() -> anyhow::Result<()> {
         Command::Eval(args) => scoring::eval::run_command(args),
         Command::Bench { target } => match target {
             BenchTarget::Runtime(args) => runtime::bench::run(args),
+            BenchTarget::Geom(args) => scoring::bench::run(args),
             BenchTarget::Datagen(args) => cadquery_lsp::data::bench::run(args),
         },
     }

@@ -92,16 +92,23 @@ fn rotate(tris: &[[[f64; 3]; 3]], r: &[[f64; 3]; 3]) -> Vec<[[f64; 3]; 3]> {
 fn best_over_alignments(
     gt: &MeasuredSolid,
     pr: &MeasuredSolid,
-    voxelize: impl Fn(&[[[f64; 3]; 3]]) -> Result<VoxelSet, IouError>,
+    voxelize: impl Fn(&[[[f64; 3]; 3]]) -> Result<VoxelSet, IouError> + Sync,
 ) -> Result<f64, IouError> {
+    use rayon::prelude::*;
     let g = normalized_triangles(gt)?;
     let p = normalized_triangles(pr)?;
-    let gv = voxelize(&g)?;
-    let mut best = 0.0f64;
-    for r in alignments(&g, &p) {
-        best = best.max(gv.iou(&voxelize(&rotate(&p, &r))?));
-    }
-    Ok(best)
+    // the ground truth and the 4 aligned predictions voxelize independently
+    let (gv, preds) = rayon::join(
+        || voxelize(&g),
+        || {
+            alignments(&g, &p)
+                .par_iter()
+                .map(|r| voxelize(&rotate(&p, r)))
+                .collect::<Result<Vec<_>, _>>()
+        },
+    );
+    let gv = gv?;
+    Ok(preds?.iter().map(|v| gv.iou(v)).fold(0.0, f64::max))
 }
 
 /// IoU_best: surface voxels at pitch 0.05 on one grid, best of the 4 axis alignments.

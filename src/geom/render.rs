@@ -62,15 +62,17 @@ pub fn render_with(mesh: &Mesh, edges: &[Polyline], camera: Camera) -> Render {
     // face that owns it (or at a silhouette) survives rasterization noise.
     let bias = (3.0 / camera.scale) as f32;
     let mut edge_mask = Mask::new(camera.width, camera.height);
-    for line in edges {
-        for seg in line.points.windows(2) {
-            let (p, q) = (camera.project(seg[0]), camera.project(seg[1]));
-            draw_segment(p, q, w, h, |i, z| {
-                if z + bias >= depth[i] {
-                    edge_mask.bits[i] = true;
-                }
-            });
-        }
+    let segments = edges
+        .iter()
+        .flat_map(|line| line.points.windows(2).map(|s| (s[0], s[1])))
+        .chain(contour_segments(mesh, &camera));
+    for (a, b) in segments {
+        let (p, q) = (camera.project(a), camera.project(b));
+        draw_segment(p, q, w, h, |i, z| {
+            if z + bias >= depth[i] {
+                edge_mask.bits[i] = true;
+            }
+        });
     }
     let mut rgb = RgbImage::from_pixel(camera.width, camera.height, Rgb([255, 255, 255]));
     let mut silhouette = Mask::new(camera.width, camera.height);
@@ -108,18 +110,59 @@ pub fn render(
     render_with(mesh, edges, Camera::gencad(&bbox, width, height))
 }
 
+/// Contour generators of curved faces: mesh edges between a triangle facing the viewer and
+/// one facing away. The data set's pictures outline curved faces there (a cylinder's sides).
+fn contour_segments(mesh: &Mesh, camera: &Camera) -> Vec<([f64; 3], [f64; 3])> {
+    use std::collections::HashMap;
+    let d = camera.toward_viewer;
+    let mut facing: HashMap<(u32, u32), (bool, bool)> = HashMap::new();
+    for (t, tri) in mesh.triangles.iter().enumerate() {
+        let curved = mesh
+            .face_ids
+            .get(t)
+            .and_then(|&f| mesh.face_is_planar.get(f as usize))
+            .is_some_and(|&planar| !planar);
+        if !curved {
+            continue;
+        }
+        let [a, b, c] = tri.map(|i| mesh.vertices[i as usize]);
+        let n = cross(sub(b, a), sub(c, a));
+        let front = n[0] * d[0] + n[1] * d[1] + n[2] * d[2] > 0.0;
+        for k in 0..3 {
+            let (i, j) = (tri[k], tri[(k + 1) % 3]);
+            let e = facing.entry((i.min(j), i.max(j))).or_insert((false, false));
+            if front {
+                e.0 = true;
+            } else {
+                e.1 = true;
+            }
+        }
+    }
+    facing
+        .into_iter()
+        .filter(|(_, (f, b))| *f && *b)
+        .map(|((i, j), _)| (mesh.vertices[i as usize], mesh.vertices[j as usize]))
+        .collect()
+}
+
+fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+
+fn cross(u: [f64; 3], v: [f64; 3]) -> [f64; 3] {
+    [
+        u[1] * v[2] - u[2] * v[1],
+        u[2] * v[0] - u[0] * v[2],
+        u[0] * v[1] - u[1] * v[0],
+    ]
+}
+
 /// Headlight shading fitted on the dev pictures (1235 samples): grey = a + b·cos θ, θ the
 /// angle between the face normal and the view direction. Axis-aligned planar faces come out
 /// at 141 (cos θ = 1/√3); curved faces follow a slightly steeper law (rms error 1.8 levels).
 fn face_grey(mesh: &Mesh, tri: &[u32; 3], camera: &Camera, planar: bool) -> u8 {
     let [a, b, c] = tri.map(|i| mesh.vertices[i as usize]);
-    let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
-    let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
-    let n = [
-        u[1] * v[2] - u[2] * v[1],
-        u[2] * v[0] - u[0] * v[2],
-        u[0] * v[1] - u[1] * v[0],
-    ];
+    let n = cross(sub(b, a), sub(c, a));
     let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
     if len == 0.0 {
         return FACE_GREY[0];

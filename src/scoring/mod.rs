@@ -2,6 +2,7 @@
 //! the picture convention, `eval` scores predicted scripts against ground truth with the
 //! field's metrics. (geom itself never sees the runtime: it takes plain meshes and facts.)
 
+pub mod bench;
 pub mod eval;
 pub mod render;
 
