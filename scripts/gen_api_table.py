@@ -52,6 +52,7 @@ RETURN_OVERRIDES = {
     ("Assembly", "add"): "Assembly",
     ("Assembly", "constrain"): "Assembly",
     ("Plane", "rotated"): "Plane",
+    ("Sketch", "finalize"): "Workplane",
     **{("Plane", n): "Plane" for n in ("XY", "YZ", "ZX", "XZ", "YX", "ZY", "front", "back",
                                        "left", "right", "top", "bottom")},
 }
@@ -122,7 +123,7 @@ def signature_of(func, owner, drop_self):
 def overloads(raw, owner, drop_self):
     """One signature per overload: multimethods (Sketch.segment, ...) carry several."""
     funcs = []
-    if type(raw).__name__ == "multimethod":
+    if isinstance(raw, dict) and hasattr(raw, "register"):  # multimethod / multidispatch
         funcs = list(dict.fromkeys(raw.values()))
     else:
         funcs = [raw]
@@ -166,7 +167,43 @@ def describe_class(cls):
         "doc": first_paragraph(cls.__doc__) or first_paragraph(cls.__init__.__doc__),
         "constructor": init_sigs,
         "methods": methods,
+        # `__getattr__` (Assembly: children by name) makes any attribute name valid.
+        "dynamic_attributes": "__getattr__" in vars(cls) or any(
+            "__getattr__" in vars(b) for b in cls.__mro__[1:-1]),
     }
+
+
+def sample_instance(cls):
+    """An instance to read instance attributes from (`wp.objects`, `asm.children`)."""
+    if issubclass(cls, cq.Shape):
+        return cq.Solid.makeBox(1, 1, 1)
+    if cls is cq.Plane:
+        return cq.Plane.XY()
+    try:
+        return cls()
+    except Exception:  # classes that need arguments: no instance attributes recorded
+        return None
+
+
+# Instance attributes whose type the checks can use in chains.
+ATTRIBUTE_TYPES = {("Plane", "xDir"): "Vector", ("Plane", "yDir"): "Vector",
+                   ("Plane", "zDir"): "Vector", ("Assembly", "loc"): "Location",
+                   ("Workplane", "plane"): "Plane", ("Workplane", "parent"): "Workplane"}
+
+
+def add_instance_attributes(cls, entry):
+    obj = sample_instance(cls)
+    if obj is None:
+        return
+    for attr in sorted(vars(obj)):
+        if attr.startswith("_") or attr in entry["methods"]:
+            continue
+        entry["methods"][attr] = {
+            "kind": "attribute",
+            "signatures": [],
+            "returns": ATTRIBUTE_TYPES.get((cls.__name__, attr)),
+            "doc": "",
+        }
 
 
 def describe_function(func):
@@ -179,6 +216,7 @@ def main():
     classes = {}
     for name in TOP_CLASSES:
         classes[name] = describe_class(getattr(cq, name))
+        add_instance_attributes(getattr(cq, name), classes[name])
     for name in SELECTOR_CLASSES:
         entry = describe_class(getattr(cadquery.selectors, name))
         entry["module"] = "selectors"
@@ -196,6 +234,8 @@ def main():
     functions = {"sortWiresByBuildOrder": describe_function(cq.sortWiresByBuildOrder)}
     table = {
         "cadquery_version": cq.__version__,
+        # Every name `cq.<name>` reaches, for the unknown-attribute check on the module.
+        "module_names": sorted(n for n in dir(cq) if not n.startswith("_")) + ["__version__"],
         "generated_by": "scripts/gen_api_table.py",
         "classes": classes,
         "modules": modules,

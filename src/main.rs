@@ -1,6 +1,6 @@
 use clap::{Parser, Subcommand};
 
-use cadquery_lsp::runtime;
+use cadquery_lsp::{runtime, scoring};
 
 /// Turn pictures of mechanical parts into CadQuery code; diagnostics and completions for CadQuery.
 #[derive(Parser)]
@@ -12,12 +12,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the language server over stdio.
+    Serve(cadquery_lsp::lsp::cli::ServeArgs),
     /// Execute a CadQuery script and print what it built (or the error with its line).
     Run(runtime::cli::RunArgs),
     /// Find or create the Python environment with CadQuery, and check that it works.
     Setup(runtime::cli::SetupArgs),
     /// Write synthetic (picture, canonical code) training pairs, or compare generator statistics.
     Datagen(cadquery_lsp::data::cli::DatagenArgs),
+    /// Draw a script's part in the GenCAD-Code picture convention.
+    Render(scoring::render::RenderArgs),
+    /// Score predicted scripts against ground truth: VSR, IoU_best, IoU_vol.
+    Eval(scoring::eval::EvalArgs),
     /// Print performance figures of one part of the system.
     Bench {
         #[command(subcommand)]
@@ -42,9 +48,12 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
+        Command::Serve(args) => cadquery_lsp::lsp::cli::run_command(args),
         Command::Run(args) => runtime::cli::run_command(args),
         Command::Setup(args) => runtime::cli::setup_command(args),
         Command::Datagen(args) => cadquery_lsp::data::cli::run(args),
+        Command::Render(args) => scoring::render::run_command(args),
+        Command::Eval(args) => scoring::eval::run_command(args),
         Command::Bench { target } => match target {
             BenchTarget::Runtime(args) => runtime::bench::run(args),
             BenchTarget::Datagen(args) => cadquery_lsp::data::bench::run(args),

@@ -123,22 +123,10 @@ pub fn run_command(args: RunArgs) -> anyhow::Result<()> {
             let f = &b.facts;
             write!(out, "{}", b.output)?;
             writeln!(out, "result    {}", b.result_name)?;
-            writeln!(out, "volume    {}", f.volume)?;
-            writeln!(
-                out,
-                "centroid  {} {} {}",
-                f.centroid[0], f.centroid[1], f.centroid[2]
-            )?;
-            writeln!(
-                out,
-                "bbox      {} {} {} .. {} {} {}",
-                f.bbox.min[0],
-                f.bbox.min[1],
-                f.bbox.min[2],
-                f.bbox.max[0],
-                f.bbox.max[1],
-                f.bbox.max[2]
-            )?;
+            // {:?}: shortest round-trip digits, exponent for tiny values
+            writeln!(out, "volume    {:?}", f.volume)?;
+            writeln!(out, "centroid  {:?}", f.centroid)?;
+            writeln!(out, "bbox      {:?} .. {:?}", f.bbox.min, f.bbox.max)?;
             writeln!(out, "solids    {}", f.solids)?;
             writeln!(out, "valid     {}", f.valid)?;
         }

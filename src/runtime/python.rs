@@ -162,7 +162,9 @@ pub fn bootstrap(env: &Path, progress: &dyn ProgressSink) -> Result<PathBuf, Run
     let parent = env.parent().unwrap_or(env);
     std::fs::create_dir_all(parent)
         .map_err(|e| RuntimeError::io(format!("cannot create {}", parent.display()), e))?;
-    let lock_path = env.with_extension("lock");
+    let mut lock_name = env.file_name().unwrap_or_default().to_os_string();
+    lock_name.push(".lock");
+    let lock_path = env.with_file_name(lock_name);
     let lock = std::fs::File::create(&lock_path)
         .map_err(|e| RuntimeError::io(format!("cannot create {}", lock_path.display()), e))?;
     if lock.try_lock_exclusive().is_err() {

@@ -1,7 +1,10 @@
 //! Per-process limits applied to every worker between fork and exec: its own process
 //! group (so a kill takes any children too), RLIMIT_AS, RLIMIT_CPU, no core dumps, death
-//! with the parent, and a private network namespace where the OS lets us create one.
+//! with the parent, a private network namespace where the OS lets us create one, and
+//! (Landlock, Linux >= 5.13) no writes outside the worker's own directory.
 
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -86,9 +89,117 @@ fn rlimit(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> std::io:
     Ok(())
 }
 
-/// Makes `cmd` start its process inside the sandbox.
-pub fn confine(cmd: &mut Command, limits: Limits, net: NetIsolation) {
+// Landlock ABI v1 filesystem rights that create, change or remove files.
+const LL_WRITE_FILE: u64 = 1 << 1;
+const LL_WRITE_ACCESS: u64 = LL_WRITE_FILE
+    | (1 << 4) // REMOVE_DIR
+    | (1 << 5) // REMOVE_FILE
+    | (1 << 6) // MAKE_CHAR
+    | (1 << 7) // MAKE_DIR
+    | (1 << 8) // MAKE_REG
+    | (1 << 9) // MAKE_SOCK
+    | (1 << 10) // MAKE_FIFO
+    | (1 << 11) // MAKE_BLOCK
+    | (1 << 12); // MAKE_SYM
+const LANDLOCK_RULE_PATH_BENEATH: libc::c_int = 1;
+const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
+
+#[repr(C)]
+struct RulesetAttr {
+    handled_access_fs: u64,
+}
+
+#[repr(C, packed)]
+struct PathBeneath {
+    allowed_access: u64,
+    parent_fd: i32,
+}
+
+/// Whether the kernel offers Landlock (said once in the log).
+pub fn landlock_available() -> bool {
+    static ABI: OnceLock<i64> = OnceLock::new();
+    let abi = *ABI.get_or_init(|| {
+        // SAFETY: the version query takes no pointers.
+        let abi = unsafe {
+            libc::syscall(
+                libc::SYS_landlock_create_ruleset,
+                std::ptr::null::<RulesetAttr>(),
+                0usize,
+                LANDLOCK_CREATE_RULESET_VERSION,
+            )
+        };
+        if abi < 1 {
+            tracing::warn!(
+                "no Landlock in this kernel: CadQuery workers may write anywhere the user can"
+            );
+        } else {
+            tracing::info!(
+                abi,
+                "CadQuery workers can write only in their own directory (Landlock)"
+            );
+        }
+        abi
+    });
+    abi >= 1
+}
+
+/// Between fork and exec: forbid writes except beneath `dir` (and to devices such as /dev/null).
+fn restrict_writes(dir: &CString, dev: &CString) -> std::io::Result<()> {
+    let err = std::io::Error::last_os_error;
+    let attr = RulesetAttr {
+        handled_access_fs: LL_WRITE_ACCESS,
+    };
+    // SAFETY: raw Landlock syscalls on stack values and fds we own; all async-signal-safe.
+    unsafe {
+        let ruleset = libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            &attr as *const RulesetAttr,
+            std::mem::size_of::<RulesetAttr>(),
+            0u32,
+        );
+        if ruleset < 0 {
+            return Err(err());
+        }
+        let ruleset = ruleset as libc::c_int;
+        for (path, access) in [(dir, LL_WRITE_ACCESS), (dev, LL_WRITE_FILE)] {
+            let fd = libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC);
+            if fd < 0 {
+                return Err(err());
+            }
+            let rule = PathBeneath {
+                allowed_access: access,
+                parent_fd: fd,
+            };
+            let r = libc::syscall(
+                libc::SYS_landlock_add_rule,
+                ruleset,
+                LANDLOCK_RULE_PATH_BENEATH,
+                &rule as *const PathBeneath,
+                0u32,
+            );
+            libc::close(fd);
+            if r != 0 {
+                return Err(err());
+            }
+        }
+        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+            || libc::syscall(libc::SYS_landlock_restrict_self, ruleset, 0u32) != 0
+        {
+            return Err(err());
+        }
+        libc::close(ruleset);
+    }
+    Ok(())
+}
+
+/// Makes `cmd` start its process inside the sandbox; `dir` is the only place it may write.
+pub fn confine(cmd: &mut Command, dir: &Path, limits: Limits, net: NetIsolation) {
     let flags = net.flags();
+    // allocate before fork: only async-signal-safe work may happen in the child
+    let landlock = landlock_available()
+        .then(|| CString::new(dir.as_os_str().as_bytes()).ok())
+        .flatten()
+        .map(|d| (d, CString::new("/dev").expect("no NUL")));
     // SAFETY: only async-signal-safe syscalls run between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
@@ -105,6 +216,9 @@ pub fn confine(cmd: &mut Command, limits: Limits, net: NetIsolation) {
                 if libc::unshare(flags) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
+            }
+            if let Some((dir, dev)) = &landlock {
+                restrict_writes(dir, dev)?;
             }
             Ok(())
         });

@@ -55,6 +55,8 @@ impl WorkerProcess {
             .arg(WORKER_PY)
             .current_dir(dir)
             .env("PYTHONDONTWRITEBYTECODE", "1")
+            // temp files land where the sandbox allows writes
+            .env("TMPDIR", dir)
             // one thread each: the pool is the parallelism, and thread stacks count against RLIMIT_AS
             .env("OPENBLAS_NUM_THREADS", "1")
             .env("OMP_NUM_THREADS", "1")
@@ -62,7 +64,7 @@ impl WorkerProcess {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        sandbox::confine(&mut cmd, limits, net);
+        sandbox::confine(&mut cmd, dir, limits, net);
         let mut child = cmd.spawn().map_err(|e| {
             RuntimeError::WorkerStart(format!(
                 "cannot run {}: {e}. Pass --python, set CADQUERY_LSP_PYTHON or run `cadquery-lsp setup`",

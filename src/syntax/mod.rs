@@ -2,13 +2,28 @@
 //! for completions, hover docs and repair. Plain data in and out: byte offsets, no
 //! protocol types.
 
+mod analysis;
+pub mod api;
+mod api_check;
+mod completion;
+#[cfg(test)]
+mod completion_tests;
 mod diagnostic;
 mod document;
 mod lexical;
+mod names_check;
+mod ranking;
+pub mod selector;
+mod suggest;
 mod syntax_check;
 #[cfg(test)]
 mod tests;
+pub mod types;
 
+pub use completion::{
+    api_completions, completion_context, ApiItem, ApiItemKind, CompletionContext, CursorPlace,
+    ScopeName,
+};
 pub use diagnostic::{
     apply_edits, codes, line_col, render, Diagnostic, Fix, Severity, TextEdit, TextRange, SOURCE,
 };
@@ -22,7 +37,19 @@ pub fn diagnose(text: &str) -> Vec<Diagnostic> {
 impl ParsedDocument {
     /// Diagnostics for the current text and tree (no re-parse).
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
-        let lex = lexical::scan(self.text());
-        syntax_check::check(self.text(), self.tree(), &lex)
+        let text = self.text();
+        let lex = lexical::scan(text);
+        let mut out = syntax_check::check(text, self.tree(), &lex);
+        let analysis = analysis::analyze(text, self.tree());
+        out.extend(analysis.api_diagnostics.iter().cloned());
+        // Names inside broken statements are noise next to the syntax error.
+        let broken: Vec<TextRange> = out.iter().map(|d| d.range).collect();
+        out.extend(
+            names_check::check(text, &analysis)
+                .into_iter()
+                .filter(|d| !broken.iter().any(|b| b.overlaps(d.range))),
+        );
+        out.sort_by_key(|d| (d.range.start, d.range.end));
+        out
     }
 }

@@ -35,7 +35,7 @@ fn fixtures_render_their_snapshots() {
 
 #[test]
 fn every_fix_applies_to_code_that_has_fewer_errors() {
-    for src in ["r = foo(1, 2\nq = 2\n", "s = 'abc\n", "x = (1 + 2))\n"] {
+    for src in ["r = max(1, 2\nq = 2\n", "s = 'abc\n", "x = (1 + 2))\n"] {
         let before = diagnose(src);
         let fix = &before[0].fixes[0];
         let after = diagnose(&apply_edits(src, &fix.edits));
@@ -62,4 +62,33 @@ fn dev_scripts_have_no_diagnostics() {
         }
     }
     assert_eq!(seen, 20, "expected the 20 dev scripts in {dir:?}");
+}
+
+/// Probe for false positives on any Python corpus:
+/// `SYNTAX_CORPUS=/path/to/dir cargo test --lib syntax::tests::corpus -- --ignored --nocapture`
+#[test]
+#[ignore = "needs SYNTAX_CORPUS pointing at a directory of Python files"]
+fn corpus() {
+    let dir = PathBuf::from(std::env::var("SYNTAX_CORPUS").expect("set SYNTAX_CORPUS"));
+    let mut stack = vec![dir];
+    let (mut files, mut flagged) = (0, 0);
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "py") {
+                let Ok(text) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                files += 1;
+                let found = diagnose(&text);
+                if !found.is_empty() {
+                    flagged += 1;
+                    println!("== {}\n{}", path.display(), render(&text, &found));
+                }
+            }
+        }
+    }
+    println!("{flagged} of {files} files have diagnostics");
 }
