@@ -66,6 +66,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         summary.written as f64 / total,
         summary.written as f64 / summary.seconds.max(1e-9)
     );
+    let per = |x: f64| 1e3 * x / summary.written.max(1) as f64;
+    println!(
+        "per pair: {:.1} ms waiting for the pool (queue + execute + mesh + edges), \
+         {:.1} ms rendering + augmenting + PNG encoding (on {} submitting threads)",
+        per(summary.exec_seconds),
+        per(summary.render_seconds),
+        2 * args.workers
+    );
     println!(
         "rejected {} of {} programs ({:.1}%): {:?}",
         summary.rejected_total(),

@@ -7,6 +7,8 @@ use image::{Rgb, RgbImage};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::geom::camera::Camera;
+use crate::geom::render::render_with;
 use crate::runtime::Built;
 
 /// Picture size of the data set.
@@ -94,11 +96,9 @@ pub fn render(built: &Built, applied: &Applied) -> anyhow::Result<RgbImage> {
     let Some(mesh) = &built.mesh else {
         anyhow::bail!("the execution carries no mesh: execute with `mesh: Some(..)`");
     };
-    let _ = (mesh, applied);
-    anyhow::bail!(
-        "the renderer (geom::render) is not in this build yet: datagen can only write code \
-         (--code-only) until it lands"
-    )
+    let mut camera = Camera::gencad_from(&built.facts.bbox, SIZE, SIZE, applied.view_direction);
+    camera.scale *= applied.zoom;
+    Ok(render_with(mesh, &built.edges, camera).rgb)
 }
 
 /// Applies the post-render augmentations (lines, grey, JPEG) in place.

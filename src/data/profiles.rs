@@ -106,8 +106,8 @@ pub enum Shape {
 }
 
 pub const SHAPE_WEIGHTS: [(Shape, f64); 12] = [
-    (Shape::Rectangle, 34.0),
-    (Shape::Circle, 32.0),
+    (Shape::Rectangle, 30.0),
+    (Shape::Circle, 40.0),
     (Shape::RoundedRectangle, 7.0),
     (Shape::Slot, 4.0),
     (Shape::RegularPolygon, 5.0),
