@@ -10,4 +10,5 @@ pub mod lsp;
 pub mod model;
 pub mod progress;
 pub mod runtime;
+pub mod scoring;
 pub mod syntax;

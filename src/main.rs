@@ -1,5 +1,7 @@
 use clap::{Parser, Subcommand};
 
+use cadquery_lsp::{runtime, scoring};
+
 /// Turn pictures of mechanical parts into CadQuery code; diagnostics and completions for CadQuery.
 #[derive(Parser)]
 #[command(name = "cadquery-lsp", version, about)]
@@ -9,10 +11,34 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Run the language server over stdio.
+    Serve(cadquery_lsp::lsp::cli::ServeArgs),
+    /// Execute a CadQuery script and print what it built (or the error with its line).
+    Run(runtime::cli::RunArgs),
+    /// Find or create the Python environment with CadQuery, and check that it works.
+    Setup(runtime::cli::SetupArgs),
+    /// Write synthetic (picture, canonical code) training pairs, or compare generator statistics.
+    Datagen(cadquery_lsp::data::cli::DatagenArgs),
+    /// Draw a script's part in the GenCAD-Code picture convention.
+    Render(scoring::render::RenderArgs),
+    /// Score predicted scripts against ground truth: VSR, IoU_best, IoU_vol.
+    Eval(scoring::eval::EvalArgs),
+    /// Print performance figures of one part of the system.
+    Bench {
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
+}
 
-// The enum is empty until the first subcommand lands; remove this allow then.
-#[allow(unreachable_code)]
+#[derive(Subcommand)]
+enum BenchTarget {
+    /// Worker start-up, pool overhead per job, jobs/s on 2 workers, wire encodings.
+    Runtime(runtime::bench::BenchArgs),
+    /// Program generation rate and valid (picture, code) pairs/s written by datagen.
+    Datagen(cadquery_lsp::data::bench::BenchArgs),
+}
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -21,5 +47,16 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "warn".into()),
         )
         .init();
-    match Cli::parse().command {}
+    match Cli::parse().command {
+        Command::Serve(args) => cadquery_lsp::lsp::cli::run_command(args),
+        Command::Run(args) => runtime::cli::run_command(args),
+        Command::Setup(args) => runtime::cli::setup_command(args),
+        Command::Datagen(args) => cadquery_lsp::data::cli::run(args),
+        Command::Render(args) => scoring::render::run_command(args),
+        Command::Eval(args) => scoring::eval::run_command(args),
+        Command::Bench { target } => match target {
+            BenchTarget::Runtime(args) => runtime::bench::run(args),
+            BenchTarget::Datagen(args) => cadquery_lsp::data::bench::run(args),
+        },
+    }
 }

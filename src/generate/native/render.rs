@@ -1,0 +1,191 @@
+//! Pictures of a scene by ray casting, in the picture convention: the solid's exact
+//! bounding box (found with axis-aligned rays) sets the framing, one ray per pixel gives
+//! depth, surface and normal, and edges are drawn where the visible surface changes.
+
+use super::interval::FaceId;
+use super::scene::{RayScratch, Scene};
+use crate::data::Vec3;
+use crate::generate::view::{dot, View};
+
+/// No surface (background).
+pub const NO_FACE: FaceId = u32::MAX;
+
+/// What the native evaluator sees.
+#[derive(Debug, Clone)]
+pub struct NativeRender {
+    pub view: View,
+    /// Visible surface per pixel (row-major), `NO_FACE` on background.
+    pub face: Vec<FaceId>,
+    /// Depth toward the viewer, world units (NEG_INFINITY on background).
+    pub depth: Vec<f32>,
+    /// Unit normal facing the viewer (zero on background).
+    pub normal: Vec<[f32; 3]>,
+    pub silhouette: Vec<bool>,
+    /// Drawn edges: outline, creases between faces, circle seams.
+    pub edges: Vec<bool>,
+}
+
+/// Axis-aligned bounds of the solid from `samples` x `samples` rays along each axis, or
+/// None when the solid is empty. Each ray's ends are exact; the sampling only matters for
+/// features thinner than the grid step in both other directions.
+pub fn solid_bounds(scene: &Scene, samples: usize) -> Option<(Vec3, Vec3)> {
+    let (lo, hi) = scene.loose_bounds();
+    if !lo.iter().chain(&hi).all(|v| v.is_finite()) {
+        return None;
+    }
+    let mut scratch = RayScratch::default();
+    let (mut bmin, mut bmax) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
+    for axis in 0..3 {
+        let (a, b) = ((axis + 1) % 3, (axis + 2) % 3);
+        let mut d = [0.0; 3];
+        d[axis] = 1.0;
+        for i in 0..samples {
+            for j in 0..samples {
+                let mut o = [0.0; 3];
+                o[a] = lo[a] + (hi[a] - lo[a]) * (i as f64 + 0.5) / samples as f64;
+                o[b] = lo[b] + (hi[b] - lo[b]) * (j as f64 + 0.5) / samples as f64;
+                o[axis] = (lo[axis] + hi[axis]) / 2.0;
+                let spans = scene.cast(o, d, |_| true, &mut scratch);
+                let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
+                    continue;
+                };
+                let (t0, t1) = (first.enter.t, last.exit.t);
+                bmin[axis] = bmin[axis].min(o[axis] + t0);
+                bmax[axis] = bmax[axis].max(o[axis] + t1);
+                for k in [a, b] {
+                    bmin[k] = bmin[k].min(o[k]);
+                    bmax[k] = bmax[k].max(o[k]);
+                }
+            }
+        }
+    }
+    bmin.iter().all(|v| v.is_finite()).then_some((bmin, bmax))
+}
+
+/// Renders the scene at `width` x `height` in the data set's framing.
+pub fn render(scene: &Scene, width: u32, height: u32) -> Option<NativeRender> {
+    let (min, max) = solid_bounds(scene, 64)?;
+    Some(render_with(scene, View::gencad(min, max, width, height)))
+}
+
+pub fn render_with(scene: &Scene, view: View) -> NativeRender {
+    let (w, h) = (view.width as usize, view.height as usize);
+    // screen rectangles of each prism: pixels outside cannot hit it
+    let rects: Vec<[f64; 4]> = scene
+        .prisms
+        .iter()
+        .map(|p| {
+            let (lo, hi) = p.bounds();
+            let mut r = [
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ];
+            for c in 0..8 {
+                let q = std::array::from_fn(|k| if c & (1 << k) == 0 { lo[k] } else { hi[k] });
+                let s = view.project(q);
+                r = [
+                    r[0].min(s[0]),
+                    r[1].min(s[1]),
+                    r[2].max(s[0]),
+                    r[3].max(s[1]),
+                ];
+            }
+            [r[0] - 1.0, r[1] - 1.0, r[2] + 1.0, r[3] + 1.0]
+        })
+        .collect();
+    let toward = view.toward_viewer;
+    let d = toward.map(|v| -v);
+    let mut out = NativeRender {
+        view,
+        face: vec![NO_FACE; w * h],
+        depth: vec![f32::NEG_INFINITY; w * h],
+        normal: vec![[0.0; 3]; w * h],
+        silhouette: vec![false; w * h],
+        edges: vec![false; w * h],
+    };
+    let mut seam = vec![f32::NAN; w * h];
+    let mut scratch = RayScratch::default();
+    for y in 0..h {
+        for x in 0..w {
+            let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
+            let o = view.unproject(px, py);
+            let spans = scene.cast(
+                o,
+                d,
+                |i| {
+                    let r = rects[i];
+                    px >= r[0] && px <= r[2] && py >= r[1] && py <= r[3]
+                },
+                &mut scratch,
+            );
+            let Some(first) = spans.first() else { continue };
+            let k = y * w + x;
+            let t = first.enter.t;
+            let p: Vec3 = std::array::from_fn(|c| o[c] + t * d[c]);
+            let mut n = scene.normal(first.enter.face, p);
+            if dot(n, toward) < 0.0 {
+                n = n.map(|v| -v);
+            }
+            out.face[k] = first.enter.face;
+            out.depth[k] = (-t) as f32;
+            out.normal[k] = n.map(|v| v as f32);
+            out.silhouette[k] = true;
+            if let Some(a) = scene.seam_angle(first.enter.face, p) {
+                seam[k] = a as f32;
+            }
+        }
+    }
+    mark_edges(scene, &mut out, &seam);
+    out
+}
+
+/// An edge pixel wherever the visible surface changes between neighbours (the nearer
+/// pixel is marked), except between coplanar flat faces, which CadQuery merges.
+fn mark_edges(scene: &Scene, r: &mut NativeRender, seam: &[f32]) {
+    let (w, h) = (r.view.width as usize, r.view.height as usize);
+    let px = 1.0 / r.view.scale; // world size of a pixel
+    let point = |k: usize| -> Vec3 {
+        let (x, y) = ((k % w) as f64 + 0.5, (k / w) as f64 + 0.5);
+        let o = r.view.unproject(x, y);
+        let depth = r.depth[k] as f64;
+        std::array::from_fn(|c| o[c] + depth * r.view.toward_viewer[c])
+    };
+    let mut edges = vec![false; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            let k = y * w + x;
+            for (nx, ny) in [(x + 1, y), (x, y + 1)] {
+                if nx >= w || ny >= h {
+                    continue;
+                }
+                let m = ny * w + nx;
+                let (a, b) = (r.face[k], r.face[m]);
+                if a == NO_FACE && b == NO_FACE {
+                    continue;
+                }
+                let edge = if a == NO_FACE || b == NO_FACE {
+                    true
+                } else if a == b {
+                    // a full circle's seam, where the angle wraps around
+                    (seam[k] - seam[m]).abs() > std::f32::consts::PI
+                } else if scene.is_flat(a) && scene.is_flat(b) {
+                    let (na, nb) = (r.normal[k], r.normal[m]);
+                    let cos = na[0] * nb[0] + na[1] * nb[1] + na[2] * nb[2];
+                    let (pa, pb) = (point(k), point(m));
+                    let n = na.map(|v| v as f64);
+                    let off = (dot(n, pa) - dot(n, pb)).abs();
+                    !(cos > 0.9999 && off < 0.05 * px)
+                } else {
+                    true
+                };
+                if edge {
+                    let nearer = if r.depth[k] >= r.depth[m] { k } else { m };
+                    edges[nearer] = true;
+                }
+            }
+        }
+    }
+    r.edges = edges;
+}
