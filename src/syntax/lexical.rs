@@ -64,7 +64,7 @@ pub fn scan(text: &str) -> Lexical {
                 }
             }
             b'\'' | b'"' => {
-                let end = scan_string(text, i, &mut lex);
+                let end = scan_string(text, i, stack.len(), &mut lex);
                 last_code = Some(end.saturating_sub(1).max(i));
                 i = end;
                 continue;
@@ -153,7 +153,7 @@ impl Lexical {
 }
 
 /// Scan a string literal starting at its quote; returns the offset just past it.
-fn scan_string(text: &str, start: usize, lex: &mut Lexical) -> usize {
+fn scan_string(text: &str, start: usize, open_brackets: usize, lex: &mut Lexical) -> usize {
     let b = text.as_bytes();
     let q = b[start];
     let triple = b.get(start + 1) == Some(&q) && b.get(start + 2) == Some(&q);
@@ -176,7 +176,8 @@ fn scan_string(text: &str, start: usize, lex: &mut Lexical) -> usize {
                 } else {
                     i
                 };
-                unclosed_string(lex, start, end, end, q, false);
+                let insert = before_trailing_closers(text, start, end, open_brackets);
+                unclosed_string(lex, start, end, insert, q, false);
                 return i;
             }
             _ => i += 1,
@@ -186,9 +187,23 @@ fn scan_string(text: &str, start: usize, lex: &mut Lexical) -> usize {
     if triple {
         unclosed_string(lex, start, start + 3, end, q, true);
     } else {
-        unclosed_string(lex, start, end, end, q, false);
+        let insert = before_trailing_closers(text, start, end, open_brackets);
+        unclosed_string(lex, start, end, insert, q, false);
     }
     end
+}
+
+/// Where the missing quote of `f('>Z)` goes: before the closers that end the line, as
+/// many as brackets are open, so the quote does not swallow them.
+fn before_trailing_closers(text: &str, start: usize, end: usize, open_brackets: usize) -> usize {
+    let content = text[start + 1..end].trim_end();
+    let closers = content
+        .bytes()
+        .rev()
+        .take_while(|c| matches!(c, b')' | b']' | b'}'))
+        .take(open_brackets)
+        .count();
+    start + 1 + content.len() - closers
 }
 
 fn unclosed_string(

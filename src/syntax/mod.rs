@@ -10,9 +10,13 @@ mod completion;
 mod completion_tests;
 mod diagnostic;
 mod document;
+mod hover;
 mod lexical;
 mod names_check;
 mod ranking;
+mod repair;
+#[cfg(test)]
+mod repair_tests;
 pub mod selector;
 mod suggest;
 mod syntax_check;
@@ -28,6 +32,8 @@ pub use diagnostic::{
     apply_edits, codes, line_col, render, Diagnostic, Fix, Severity, TextEdit, TextRange, SOURCE,
 };
 pub use document::{parse, EditError, ParsedDocument};
+pub use hover::{hover_doc, HoverDoc};
+pub use repair::{repair, Repaired};
 
 /// All static diagnostics for a CadQuery/Python source text, sorted by position.
 pub fn diagnose(text: &str) -> Vec<Diagnostic> {

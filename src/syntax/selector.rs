@@ -49,7 +49,7 @@ pub fn parse_selector(s: &str) -> Result<(), SelectorError> {
         if end == s.len() {
             return Ok(());
         }
-        p.fail(end, "`and`, `or`, `exc` or the end of the selector");
+        p.fail(end, "the end of the selector");
     }
     let at = p.furthest.min(s.len());
     let found = if at >= s.len() {
