@@ -9,10 +9,22 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Train the picture-to-code model on a `datagen` directory (resumable).
+    Train(cadquery_lsp::model::cli::TrainArgs),
+    /// Print speed figures of a component.
+    Bench {
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
+}
 
-// The enum is empty until the first subcommand lands; remove this allow then.
-#[allow(unreachable_code)]
+#[derive(Subcommand)]
+enum BenchTarget {
+    /// Decode speed, time to propose 8 candidates, training samples/s, load time, memory.
+    Model(cadquery_lsp::model::cli::BenchModelArgs),
+}
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -21,5 +33,10 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "warn".into()),
         )
         .init();
-    match Cli::parse().command {}
+    match Cli::parse().command {
+        Command::Train(args) => cadquery_lsp::model::cli::run_train(args),
+        Command::Bench { target } => match target {
+            BenchTarget::Model(args) => cadquery_lsp::model::cli::run_bench(args),
+        },
+    }
 }
