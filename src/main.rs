@@ -1,5 +1,7 @@
 use clap::{Parser, Subcommand};
 
+use cadquery_lsp::runtime;
+
 /// Turn pictures of mechanical parts into CadQuery code; diagnostics and completions for CadQuery.
 #[derive(Parser)]
 #[command(name = "cadquery-lsp", version, about)]
@@ -10,9 +12,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the language server over stdio.
+    Serve(cadquery_lsp::lsp::cli::ServeArgs),
+    /// Execute a CadQuery script and print what it built (or the error with its line).
+    Run(runtime::cli::RunArgs),
+    /// Find or create the Python environment with CadQuery, and check that it works.
+    Setup(runtime::cli::SetupArgs),
+    /// Write synthetic (picture, canonical code) training pairs, or compare generator statistics.
+    Datagen(cadquery_lsp::data::cli::DatagenArgs),
     /// Train the picture-to-code model on a `datagen` directory (resumable).
     Train(cadquery_lsp::model::cli::TrainArgs),
-    /// Print speed figures of a component.
+    /// Print performance figures of one part of the system.
     Bench {
         #[command(subcommand)]
         target: BenchTarget,
@@ -21,6 +31,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchTarget {
+    /// Worker start-up, pool overhead per job, jobs/s on 2 workers, wire encodings.
+    Runtime(runtime::bench::BenchArgs),
     /// Decode speed, time to propose 8 candidates, training samples/s, load time, memory.
     Model(cadquery_lsp::model::cli::BenchModelArgs),
 }
@@ -34,8 +46,13 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
+        Command::Serve(args) => cadquery_lsp::lsp::cli::run_command(args),
+        Command::Run(args) => runtime::cli::run_command(args),
+        Command::Setup(args) => runtime::cli::setup_command(args),
+        Command::Datagen(args) => cadquery_lsp::data::cli::run(args),
         Command::Train(args) => cadquery_lsp::model::cli::run_train(args),
         Command::Bench { target } => match target {
+            BenchTarget::Runtime(args) => runtime::bench::run(args),
             BenchTarget::Model(args) => cadquery_lsp::model::cli::run_bench(args),
         },
     }

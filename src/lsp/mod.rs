@@ -1,1 +1,46 @@
-//! (module under construction: see ARCHITECTURE.md)
+//! The language server: the only module that knows LSP / JSON-RPC types. Handlers bind
+//! protocol messages to plain functions of the core (see ARCHITECTURE.md).
+
+pub mod cli;
+mod convert;
+mod document;
+mod frame;
+mod handlers;
+mod line_index;
+mod server;
+mod session;
+mod settings;
+mod transport;
+
+pub use settings::Settings;
+pub use transport::TransportLimits;
+
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tower_lsp_server::LspService;
+
+/// How a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// `shutdown` came before `exit` (or the end of input).
+    Clean,
+    /// The client left without `shutdown`; the protocol asks for exit code 1.
+    WithoutShutdown,
+}
+
+/// Serves one LSP session over a pair of byte streams (stdio in `serve`, a duplex in tests).
+pub async fn serve<I, O>(input: I, output: O, limits: TransportLimits) -> SessionEnd
+where
+    I: AsyncRead + Unpin + Send + 'static,
+    O: AsyncWrite + Unpin,
+{
+    let (service, socket) = LspService::new(server::Server::new);
+    let session = Arc::clone(service.inner().session());
+    transport::serve(input, output, service, socket, limits).await;
+    if session.shutdown_requested() {
+        SessionEnd::Clean
+    } else {
+        SessionEnd::WithoutShutdown
+    }
+}

@@ -51,6 +51,9 @@ const FRAGMENTS: &[&str] = &[
     "solid=solid.union(solid",
     "solid=solid.cut(solid",
     "solid=solid.intersect(solid",
+    "solid_temp=solid",
+    "solid_temp=solid_temp.union(solid",
+    "(solid_temp)\n",
     "=",
     "\n",
 ];
@@ -329,6 +332,32 @@ mod tests {
         assert_eq!(back.vocab_size(), tok.vocab_size());
         assert_eq!(back.encode(SAMPLE).unwrap(), tok.encode(SAMPLE).unwrap());
         assert_eq!(back.token_bytes(), tok.token_bytes());
+    }
+
+    /// The check: exact round trip over 1,000 generated programs, in few tokens.
+    #[test]
+    fn a_thousand_generated_programs_round_trip() {
+        let codes: Vec<String> = (0..1000)
+            .map(|s| crate::data::generator::generate(s).to_code())
+            .collect();
+        let tok = CodeTokenizer::build(&codes[..500], DEFAULT_MAX_NUMBERS).unwrap();
+        let mut lengths = Vec::new();
+        for code in &codes {
+            let ids = tok.encode(code).unwrap();
+            assert_eq!(&tok.decode(&ids), code);
+            lengths.push(ids.len());
+        }
+        // Programs the tokenizer was not built on round-trip as well (codes[500..]).
+        lengths.sort();
+        let p95 = lengths[950];
+        assert!(p95 < 700, "95th percentile {p95} tokens");
+        eprintln!(
+            "vocab {} tokens; program lengths median {} p95 {} max {}",
+            tok.vocab_size(),
+            lengths[500],
+            p95,
+            lengths[999]
+        );
     }
 
     #[test]

@@ -1,0 +1,7 @@
+//! End-to-end tests of the language server: in process over a duplex pipe, and the real
+//! binary over stdio.
+
+mod harness;
+mod protocol;
+mod robustness;
+mod stdio;
