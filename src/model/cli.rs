@@ -223,28 +223,6 @@ fn bench_training(cfg: &ModelConfig, batch: usize, seq_len: usize) -> Result<()>
         optimizer.step(&loss.backward()?, 1e-4)?;
         times.push(t.elapsed().as_secs_f64());
     }
-    if std::env::var_os("CADQUERY_LSP_PROFILE").is_some() {
-        for _ in 0..2 {
-            let t = Instant::now();
-            let m = model.encode(&pictures)?;
-            let f = t.elapsed().as_secs_f64();
-            let g = m.sum_for_profile()?.backward()?;
-            println!(
-                "encoder fwd {f:.2}s fwd+bwd {:.2}s ({} grads)",
-                t.elapsed().as_secs_f64(),
-                g.get_ids().count()
-            );
-            let t = Instant::now();
-            let logits = model.forward(&pictures, &tokens)?;
-            let f = t.elapsed().as_secs_f64();
-            let (loss, _) = sequence_loss(&logits, &tokens, 0)?;
-            let g = loss.backward()?;
-            println!("full fwd {f:.2}s fwd+bwd {:.2}s", t.elapsed().as_secs_f64());
-            let t = Instant::now();
-            optimizer.step(&g, 1e-4)?;
-            println!("opt {:.2}s", t.elapsed().as_secs_f64());
-        }
-    }
     // The first step allocates; report the rest.
     let mean = times[1..].iter().sum::<f64>() / (times.len() - 1) as f64;
     println!(

@@ -163,15 +163,39 @@ fn distinct(tokenizer: &CodeTokenizer, hyps: Vec<(Vec<u32>, f32, bool)>) -> Vec<
         .collect()
 }
 
-/// Logits (one row per hypothesis) after feeding each hypothesis' last token.
-fn step_logits(
-    model: &CadModel,
-    memory: &Memory,
-    cache: &mut KvCache,
-    last: &[u32],
-) -> Result<Vec<Vec<f32>>> {
-    let input = Tensor::from_slice(last, (last.len(), 1), model.device())?;
-    Ok(model.step(memory, &input, cache)?.to_vec2::<f32>()?)
+/// The decoder state of the live hypotheses, one batch row each.
+struct Rows {
+    memory: Memory,
+    cache: KvCache,
+    last: Vec<u32>,
+}
+
+impl Rows {
+    fn start(model: &CadModel, memory: &Memory, n: usize, bos: u32) -> Result<Self> {
+        let zeros = Tensor::zeros(n, candle_core::DType::U32, model.device())?;
+        Ok(Self {
+            memory: memory.select(&zeros)?,
+            cache: model.empty_cache(),
+            last: vec![bos; n],
+        })
+    }
+
+    /// Logits (one row per hypothesis) after feeding each hypothesis' last token.
+    fn logits(&mut self, model: &CadModel) -> Result<Vec<Vec<f32>>> {
+        let input = Tensor::from_slice(&self.last, (self.last.len(), 1), model.device())?;
+        Ok(model
+            .step(&self.memory, &input, &mut self.cache)?
+            .to_vec2::<f32>()?)
+    }
+
+    /// Keeps the rows `parents` (in order) for the hypotheses `next` that extend them.
+    fn keep(&mut self, model: &CadModel, parents: &[u32], next: &[Hypothesis]) -> Result<()> {
+        let index = Tensor::from_slice(parents, parents.len(), model.device())?;
+        self.cache = self.cache.select(&index)?;
+        self.memory = self.memory.select(&index)?;
+        self.last = next.iter().map(|h| *h.tokens.last().unwrap()).collect();
+        Ok(())
+    }
 }
 
 type Finished = Vec<(Vec<u32>, f32, bool)>;
@@ -187,13 +211,10 @@ fn beam(
     max_tokens: usize,
 ) -> Result<Finished> {
     let eos = tokenizer.eos_id();
-    let zeros = Tensor::zeros(live.len(), candle_core::DType::U32, model.device())?;
-    let mut mem = memory.select(&zeros)?;
-    let mut cache = model.empty_cache();
-    let mut last: Vec<u32> = vec![tokenizer.bos_id(); live.len()];
+    let mut rows = Rows::start(model, memory, live.len(), tokenizer.bos_id())?;
     let mut finished: Finished = Vec::new();
     for _ in 0..max_tokens {
-        let logits = step_logits(model, &mem, &mut cache, &last)?;
+        let logits = rows.logits(model)?;
         // (score, parent, token, log_p) of every allowed extension, best first.
         let mut options: Vec<(f32, usize, u32, f32)> = Vec::new();
         for (parent, (h, row)) in live.iter_mut().zip(&logits).enumerate() {
@@ -221,10 +242,7 @@ fn beam(
         if next.is_empty() || finished.len() >= width {
             return Ok(finished);
         }
-        let index = Tensor::from_slice(&parents, parents.len(), model.device())?;
-        cache = cache.select(&index)?;
-        mem = mem.select(&index)?;
-        last = next.iter().map(|h| *h.tokens.last().unwrap()).collect();
+        rows.keep(model, &parents, &next)?;
         live = next;
     }
     if finished.is_empty() {
@@ -246,15 +264,12 @@ fn sample(
     rng: &mut impl Rng,
 ) -> Result<Finished> {
     let eos = tokenizer.eos_id();
-    let zeros = Tensor::zeros(live.len(), candle_core::DType::U32, model.device())?;
-    let mut mem = memory.select(&zeros)?;
-    let mut cache = model.empty_cache();
-    let mut last: Vec<u32> = vec![tokenizer.bos_id(); live.len()];
+    let mut rows = Rows::start(model, memory, live.len(), tokenizer.bos_id())?;
     let mut finished: Finished = Vec::new();
     for _ in 0..max_tokens {
-        let logits = step_logits(model, &mem, &mut cache, &last)?;
+        let logits = rows.logits(model)?;
         let mut next = Vec::new();
-        let mut rows = Vec::new();
+        let mut kept = Vec::new();
         for (i, (h, row)) in live.iter_mut().zip(&logits).enumerate() {
             // The probability reported is the model's own (temperature 1), masked.
             let lp = h.next_log_probs(row, 1.0)?;
@@ -264,16 +279,13 @@ fn sample(
                 finished.push((h.tokens.clone(), h.log_prob + lp[token as usize], true));
             } else {
                 next.push(h.extended(token, lp[token as usize])?);
-                rows.push(i as u32);
+                kept.push(i as u32);
             }
         }
         if next.is_empty() {
             return Ok(finished);
         }
-        let index = Tensor::from_slice(&rows, rows.len(), model.device())?;
-        cache = cache.select(&index)?;
-        mem = mem.select(&index)?;
-        last = next.iter().map(|h| *h.tokens.last().unwrap()).collect();
+        rows.keep(model, &kept, &next)?;
         live = next;
     }
     finished.extend(live.into_iter().map(|h| (h.tokens, h.log_prob, false)));

@@ -175,13 +175,33 @@ fn fold_cells(x: &Tensor, f: usize) -> Result<Tensor> {
         .reshape((b, h / f, w / f, f * f * c))
 }
 
+/// The residual feed-forward block of every transformer layer: x + W2 gelu(W1 norm(x)).
+struct FeedForward {
+    norm: Norm,
+    inner: Linear,
+    outer: Linear,
+}
+
+impl FeedForward {
+    fn new(cfg: &ModelConfig, vb: &VarBuilder) -> Result<Self> {
+        Ok(Self {
+            norm: Norm::new(cfg.d_model, vb.pp("ff_norm"))?,
+            inner: linear(cfg.d_model, cfg.d_ff, vb.pp("ff_in"))?,
+            outer: linear(cfg.d_ff, cfg.d_model, vb.pp("ff_out"))?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let h = self.norm.forward(x)?;
+        x + apply(&self.outer, &apply(&self.inner, &h)?.gelu_erf()?)?
+    }
+}
+
 /// Self-attention over the picture grid, so each cell sees the whole part.
 struct EncoderLayer {
     norm: Norm,
     attn: Attention,
-    ff_norm: Norm,
-    ff_in: Linear,
-    ff_out: Linear,
+    ff: FeedForward,
 }
 
 impl EncoderLayer {
@@ -189,9 +209,7 @@ impl EncoderLayer {
         Ok(Self {
             norm: Norm::new(cfg.d_model, vb.pp("norm"))?,
             attn: Attention::new(cfg, vb.pp("attn"))?,
-            ff_norm: Norm::new(cfg.d_model, vb.pp("ff_norm"))?,
-            ff_in: linear(cfg.d_model, cfg.d_ff, vb.pp("ff_in"))?,
-            ff_out: linear(cfg.d_ff, cfg.d_model, vb.pp("ff_out"))?,
+            ff: FeedForward::new(cfg, &vb)?,
         })
     }
 
@@ -199,8 +217,7 @@ impl EncoderLayer {
         let h = self.norm.forward(x)?;
         let (k, v) = self.attn.keys_values(&h)?;
         let x = (x + self.attn.attend(&h, &k, &v, None)?)?;
-        let h = self.ff_norm.forward(&x)?;
-        &x + apply(&self.ff_out, &apply(&self.ff_in, &h)?.gelu_erf()?)?
+        self.ff.forward(&x)
     }
 }
 
@@ -258,9 +275,7 @@ struct DecoderLayer {
     self_attn: Attention,
     cross_norm: Norm,
     cross_attn: Attention,
-    ff_norm: Norm,
-    ff_in: Linear,
-    ff_out: Linear,
+    ff: FeedForward,
 }
 
 impl DecoderLayer {
@@ -270,9 +285,7 @@ impl DecoderLayer {
             self_attn: Attention::new(cfg, vb.pp("self_attn"))?,
             cross_norm: Norm::new(cfg.d_model, vb.pp("cross_norm"))?,
             cross_attn: Attention::new(cfg, vb.pp("cross_attn"))?,
-            ff_norm: Norm::new(cfg.d_model, vb.pp("ff_norm"))?,
-            ff_in: linear(cfg.d_model, cfg.d_ff, vb.pp("ff_in"))?,
-            ff_out: linear(cfg.d_ff, cfg.d_model, vb.pp("ff_out"))?,
+            ff: FeedForward::new(cfg, &vb)?,
         })
     }
 
@@ -293,9 +306,7 @@ impl DecoderLayer {
         let x = (x + self.self_attn.attend(&h, &k, &v, mask)?)?;
         let h = self.cross_norm.forward(&x)?;
         let x = (&x + self.cross_attn.attend(&h, &memory.0, &memory.1, None)?)?;
-        let h = self.ff_norm.forward(&x)?;
-        let x = (&x + apply(&self.ff_out, &apply(&self.ff_in, &h)?.gelu_erf()?)?)?;
-        Ok((x, (k, v)))
+        Ok((self.ff.forward(&x)?, (k, v)))
     }
 }
 
@@ -305,10 +316,6 @@ pub struct Memory {
 }
 
 impl Memory {
-    pub fn sum_for_profile(&self) -> Result<Tensor> {
-        self.per_layer[0].0.sum_all()
-    }
-
     /// Keeps the rows `index` (beam reordering / expanding one picture to N candidates).
     pub fn select(&self, index: &Tensor) -> Result<Self> {
         Ok(Self {

@@ -181,6 +181,8 @@ pub fn train(
         bail!("no training program fits max_len {}", config.max_len);
     }
     let grammar = Grammar::new(&tokenizer, &canonical_lark(GrammarLimits::default()))?;
+    let mut by_length: Vec<usize> = (0..train_tokens.len()).collect();
+    by_length.sort_by_key(|&i| train_tokens[i].1.len());
 
     while state.step < options.steps {
         if cancel.is_cancelled() {
@@ -190,9 +192,7 @@ pub fn train(
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
             options.seed ^ (state.step as u64).wrapping_mul(0x9E3779B97F4A7C15),
         );
-        let picks: Vec<usize> = (0..options.batch_size)
-            .map(|_| rng.random_range(0..train_tokens.len()))
-            .collect();
+        let picks = length_matched_batch(&by_length, options.batch_size, &mut rng);
         let batch_pairs: Vec<&Pair> = picks
             .iter()
             .map(|&i| &train_set[train_tokens[i].0])
@@ -257,6 +257,24 @@ pub fn train(
     }
     save_checkpoint(out, &varmap, &optimizer, &state)?;
     Ok(state)
+}
+
+/// A batch of programs of similar length (a random window of the length-sorted order):
+/// a batch is padded to its longest program, and lengths run from ~20 to ~500 tokens.
+fn length_matched_batch(by_length: &[usize], batch: usize, rng: &mut impl Rng) -> Vec<usize> {
+    if by_length.len() <= batch {
+        return (0..batch).map(|i| by_length[i % by_length.len()]).collect();
+    }
+    // Windows of 2x the batch, half of it drawn, so batch compositions vary between steps.
+    let span = (2 * batch).min(by_length.len());
+    let start = rng.random_range(0..=by_length.len() - span);
+    let mut window: Vec<usize> = by_length[start..start + span].to_vec();
+    for i in 0..batch {
+        let j = rng.random_range(i..window.len());
+        window.swap(i, j);
+    }
+    window.truncate(batch);
+    window
 }
 
 fn tokenize_all(
