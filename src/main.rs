@@ -24,6 +24,8 @@ enum Command {
     Render(scoring::render::RenderArgs),
     /// Score predicted scripts against ground truth: VSR, IoU_best, IoU_vol.
     Eval(scoring::eval::EvalArgs),
+    /// Train the picture-to-code model on a `datagen` directory (resumable).
+    Train(cadquery_lsp::model::cli::TrainArgs),
     /// Print performance figures of one part of the system.
     Bench {
         #[command(subcommand)]
@@ -39,6 +41,8 @@ enum BenchTarget {
     Geom(scoring::bench::GeomBenchArgs),
     /// Program generation rate and valid (picture, code) pairs/s written by datagen.
     Datagen(cadquery_lsp::data::bench::BenchArgs),
+    /// Decode speed, time to propose 8 candidates, training samples/s, load time, memory.
+    Model(cadquery_lsp::model::cli::BenchModelArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -56,10 +60,12 @@ fn main() -> anyhow::Result<()> {
         Command::Datagen(args) => cadquery_lsp::data::cli::run(args),
         Command::Render(args) => scoring::render::run_command(args),
         Command::Eval(args) => scoring::eval::run_command(args),
+        Command::Train(args) => cadquery_lsp::model::cli::run_train(args),
         Command::Bench { target } => match target {
             BenchTarget::Runtime(args) => runtime::bench::run(args),
             BenchTarget::Geom(args) => scoring::bench::run(args),
             BenchTarget::Datagen(args) => cadquery_lsp::data::bench::run(args),
+            BenchTarget::Model(args) => cadquery_lsp::model::cli::run_bench(args),
         },
     }
 }

@@ -553,6 +553,7 @@ mod tests {
     /// The generator's statistics over 2,000 draws stay where the data docs say they are
     /// (README.md in this folder compares them with the real dev parts).
     #[test]
+    #[allow(clippy::type_complexity)] // the bounds table reads best inline
     fn statistics_stay_within_stated_bounds() {
         let programs: Vec<Program> = (0..2000).map(generate).collect();
         let h = Histograms::of(&programs);

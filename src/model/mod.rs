@@ -1,1 +1,15 @@
-//! (module under construction: see ARCHITECTURE.md)
+//! The proposal model: tokenizer, grammar-constrained decoding, the candle network,
+//! training and decoding.
+
+pub mod bundle;
+pub mod cli;
+pub mod constraint;
+pub mod curve;
+pub mod dataset;
+pub mod decode;
+pub mod grammar;
+pub mod network;
+pub mod optim;
+pub mod picture;
+pub mod tokenizer;
+pub mod train;
