@@ -557,13 +557,7 @@ mod tests {
     fn statistics_stay_within_stated_bounds() {
         let programs: Vec<Program> = (0..2000).map(generate).collect();
         let h = Histograms::of(&programs);
-        let checks: [(
-            &str,
-            &std::collections::BTreeMap<String, usize>,
-            &str,
-            f64,
-            f64,
-        ); 14] = [
+        let checks = [
             ("sketches", &h.sketches, "1", 0.55, 0.85),
             ("sketches", &h.sketches, "4+", 0.02, 0.15),
             ("loops per sketch", &h.loops_per_sketch, "1", 0.6, 0.85),
