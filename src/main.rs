@@ -29,6 +29,8 @@ enum Command {
 enum BenchTarget {
     /// Worker start-up, pool overhead per job, jobs/s on 2 workers, wire encodings.
     Runtime(runtime::bench::BenchArgs),
+    /// Server latencies: diagnostics after an edit, execution after save, memory.
+    Lsp(cadquery_lsp::lsp::bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -45,6 +47,7 @@ fn main() -> anyhow::Result<()> {
         Command::Setup(args) => runtime::cli::setup_command(args),
         Command::Bench { target } => match target {
             BenchTarget::Runtime(args) => runtime::bench::run(args),
+            BenchTarget::Lsp(args) => cadquery_lsp::lsp::bench::run(args),
         },
     }
 }
