@@ -43,6 +43,8 @@ enum BenchTarget {
     Datagen(cadquery_lsp::data::bench::BenchArgs),
     /// Decode speed, time to propose 8 candidates, training samples/s, load time, memory.
     Model(cadquery_lsp::model::cli::BenchModelArgs),
+    /// Server latencies: diagnostics after an edit, execution after save, memory.
+    Lsp(cadquery_lsp::lsp::bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -66,6 +68,7 @@ fn main() -> anyhow::Result<()> {
             BenchTarget::Geom(args) => scoring::bench::run(args),
             BenchTarget::Datagen(args) => cadquery_lsp::data::bench::run(args),
             BenchTarget::Model(args) => cadquery_lsp::model::cli::run_bench(args),
+            BenchTarget::Lsp(args) => cadquery_lsp::lsp::bench::run(args),
         },
     }
 }

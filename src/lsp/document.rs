@@ -1,9 +1,9 @@
-//! An open document: text, version and line index, updated together by one method so they can
-//! never disagree (ruff's `TextDocument`). Edits from older versions are refused.
-// parts are used by the handlers landing with the syntax module
-#![allow(dead_code)]
+//! An open document: text with its tree-sitter tree (re-parsed incrementally), version and
+//! line index, updated together by one method so they can never disagree (ruff's
+//! `TextDocument`). Edits from older versions are refused.
 
 use super::line_index::{LineCol, LineIndex, PositionEncoding};
+use crate::syntax::ParsedDocument;
 
 /// One change of a `didChange` notification, in client positions; `range: None` replaces all.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,9 +12,9 @@ pub struct TextChange {
     pub text: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Document {
-    text: String,
+    parsed: ParsedDocument,
     version: i32,
     index: LineIndex,
 }
@@ -30,20 +30,26 @@ impl Document {
     pub fn new(text: String, version: i32) -> Self {
         let index = LineIndex::new(&text);
         Self {
-            text,
+            parsed: ParsedDocument::new(text),
             version,
             index,
         }
     }
 
     pub fn text(&self) -> &str {
-        &self.text
+        self.parsed.text()
+    }
+
+    /// The text with its syntax tree, for the static checks.
+    pub fn parsed(&self) -> &ParsedDocument {
+        &self.parsed
     }
 
     pub fn version(&self) -> i32 {
         self.version
     }
 
+    #[cfg(test)]
     pub fn index(&self) -> &LineIndex {
         &self.index
     }
@@ -64,27 +70,30 @@ impl Document {
         }
         for change in changes {
             match change.range {
-                None => self.text.clone_from(&change.text),
+                None => self.parsed.replace(change.text.as_str()),
                 Some((start, end)) => {
-                    let a = self.index.offset(&self.text, start, encoding);
-                    let b = self.index.offset(&self.text, end, encoding);
+                    let a = self.offset(start, encoding);
+                    let b = self.offset(end, encoding);
                     // a reversed range is treated as the range between its ends
                     let (a, b) = (a.min(b), a.max(b));
-                    self.text.replace_range(a..b, &change.text);
+                    // offsets from the index are in bounds and on char boundaries
+                    if let Err(e) = self.parsed.edit(a, b, &change.text) {
+                        tracing::error!("edit {a}..{b} refused by the parser: {e}");
+                    }
                 }
             }
-            self.index = LineIndex::new(&self.text);
+            self.index = LineIndex::new(self.parsed.text());
         }
         self.version = version;
         Ok(())
     }
 
     pub fn line_col(&self, offset: usize, encoding: PositionEncoding) -> LineCol {
-        self.index.line_col(&self.text, offset, encoding)
+        self.index.line_col(self.parsed.text(), offset, encoding)
     }
 
     pub fn offset(&self, pos: LineCol, encoding: PositionEncoding) -> usize {
-        self.index.offset(&self.text, pos, encoding)
+        self.index.offset(self.parsed.text(), pos, encoding)
     }
 }
 
@@ -119,6 +128,12 @@ mod tests {
         ];
         doc.apply(&changes, 2, PositionEncoding::Utf16).unwrap();
         assert_eq!(doc.text(), "😀 part = cyl(1)\nx = 1\n");
+        // the incrementally edited tree is the tree of the new text
+        let fresh = ParsedDocument::new(doc.text());
+        assert_eq!(
+            doc.parsed().tree().root_node().to_sexp(),
+            fresh.tree().root_node().to_sexp()
+        );
         assert_eq!(doc.version(), 2);
         assert_eq!(doc.index().line_count(), 3);
     }

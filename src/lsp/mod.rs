@@ -1,6 +1,7 @@
 //! The language server: the only module that knows LSP / JSON-RPC types. Handlers bind
 //! protocol messages to plain functions of the core (see ARCHITECTURE.md).
 
+pub mod bench;
 pub mod cli;
 mod convert;
 mod document;

@@ -40,6 +40,8 @@ pub enum EditError {
     NotCharBoundary { start: usize, end: usize },
 }
 
+// Clone: the LSP snapshots documents for background checks (the tree copy is refcounted)
+#[derive(Clone)]
 pub struct ParsedDocument {
     text: String,
     tree: Tree,

@@ -18,7 +18,7 @@ pub fn code_actions(session: &Session, params: &CodeActionParams) -> Vec<CodeAct
     let start = convert::offset(&doc, params.range.start, encoding);
     let end = convert::offset(&doc, params.range.end, encoding);
     let mut actions = Vec::new();
-    for d in crate::syntax::diagnose(doc.text()) {
+    for d in doc.parsed().diagnostics() {
         // touching counts: a cursor right after the problem still offers its fix
         if d.range.start > end || start > d.range.end {
             continue;

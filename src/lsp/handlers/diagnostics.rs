@@ -77,7 +77,8 @@ async fn pause(token: &CancellationToken, ms: u64) -> bool {
 
 /// Syntax and API diagnostics of one document version.
 pub fn check(doc: &Document, encoding: PositionEncoding) -> Vec<Diagnostic> {
-    crate::syntax::diagnose(doc.text())
+    doc.parsed()
+        .diagnostics()
         .iter()
         .map(|d| convert::diagnostic(doc, d, encoding))
         .collect()
@@ -100,14 +101,16 @@ async fn publish(
 
 /// Whether running the document makes sense: a CadQuery script without syntax errors (those
 /// are already reported, and the run would only repeat them).
-fn runnable(text: &str) -> bool {
-    let imports_cadquery = text.lines().any(|l| {
+fn runnable(doc: &Document) -> bool {
+    let imports_cadquery = doc.text().lines().any(|l| {
         let l = l.trim_start();
         (l.starts_with("import cadquery") || l.starts_with("from cadquery"))
             && !l.starts_with("import cadquery_")
     });
     imports_cadquery
-        && !crate::syntax::diagnose(text)
+        && !doc
+            .parsed()
+            .diagnostics()
             .iter()
             .any(|d| d.severity == crate::syntax::Severity::Error && is_syntax_code(d.code))
 }
@@ -134,9 +137,8 @@ async fn run_script(
     doc: &Arc<Document>,
     token: &CancellationToken,
 ) {
-    let text = doc.text().to_string();
-    let check_text = text.clone();
-    if !tokio::task::spawn_blocking(move || runnable(&check_text))
+    let checked = Arc::clone(doc);
+    if !tokio::task::spawn_blocking(move || runnable(&checked))
         .await
         .unwrap_or(false)
     {
@@ -157,7 +159,8 @@ async fn run_script(
     if token.is_cancelled() {
         return;
     }
-    let job = Job::Execute(ExecRequest::facts(text.clone()));
+    let text = doc.text();
+    let job = Job::Execute(ExecRequest::facts(text));
     // not the edit token: see above
     let run = pool.execute_async(job, &session.shutdown_token()).await;
     let execution = match run {
@@ -191,7 +194,7 @@ async fn run_script(
         return;
     }
     let encoding = session.encoding();
-    let found = execution::diagnostics(&text, &execution)
+    let found = execution::diagnostics(text, &execution)
         .iter()
         .map(|d| convert::diagnostic(doc, d, encoding))
         .collect();
