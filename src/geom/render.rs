@@ -196,9 +196,39 @@ fn fill_triangle(
     let edge = |p: [f64; 3], q: [f64; 3], x: f64, y: f64| {
         (q[0] - p[0]) * (y - p[1]) - (q[1] - p[1]) * (x - p[0])
     };
+    // each barycentric weight is linear in x along a row: solve for the covered x-range
+    // instead of testing the whole bounding box (long thin triangles cover little of it)
+    let slopes = [
+        -(c[1] - b[1]) / area,
+        -(a[1] - c[1]) / area,
+        -(b[1] - a[1]) / area,
+    ];
     for y in y0..=y1 as usize {
         let py = y as f64 + 0.5;
-        for x in x0..=x1 as usize {
+        let base = x0 as f64 + 0.5;
+        let (mut lo, mut hi) = (base, x1 as f64 + 0.5);
+        let at_base = [
+            edge(b, c, base, py) / area,
+            edge(c, a, base, py) / area,
+            edge(a, b, base, py) / area,
+        ];
+        for k in 0..3 {
+            let (w, m) = (at_base[k], slopes[k]);
+            // widen by a pixel: the exact test below decides, this only bounds the loop
+            if m > 0.0 {
+                lo = lo.max(base + (-1e-9 - w) / m - 1.0);
+            } else if m < 0.0 {
+                hi = hi.min(base + (-1e-9 - w) / m + 1.0);
+            } else if w < -1e-9 {
+                hi = lo - 1.0;
+            }
+        }
+        let first = (lo - 0.5).ceil().max(x0 as f64) as usize;
+        let last = (hi - 0.5).floor().min(x1 as f64);
+        if last < first as f64 {
+            continue;
+        }
+        for x in first..=last as usize {
             let px = x as f64 + 0.5;
             let w0 = edge(b, c, px, py) / area;
             let w1 = edge(c, a, px, py) / area;

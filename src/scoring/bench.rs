@@ -18,7 +18,7 @@ pub struct GeomBenchArgs {
     /// Directory of scripts (ID.py); pairs are each script against the next one.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// How many pairs to time.
+    /// How many pairs to time (0: render timing only).
     #[arg(long, default_value_t = 8)]
     pub pairs: usize,
     /// Python with CadQuery, also used to run iou_ref.py (default: CADQUERY_LSP_PYTHON).
@@ -196,14 +196,19 @@ pub fn run(args: GeomBenchArgs) -> anyhow::Result<()> {
         for _ in 0..reps {
             std::hint::black_box(render(mesh, &b.edges, Some(b.facts.bbox), 448, 448));
         }
-        times.push(t.elapsed().as_secs_f64() / reps as f64 * 1e3);
+        let stem = s
+            .file_stem()
+            .map_or(String::new(), |x| x.to_string_lossy().into());
+        times.push((t.elapsed().as_secs_f64() / reps as f64 * 1e3, stem));
     }
-    times.sort_by(f64::total_cmp);
+    times.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let slowest = &times[times.len() - 1];
     println!(
-        "{} parts: median {:.1} ms, max {:.1} ms per render",
+        "{} parts: median {:.1} ms, max {:.1} ms per render ({})",
         times.len(),
-        times[times.len() / 2],
-        times[times.len() - 1]
+        times[times.len() / 2].0,
+        slowest.0,
+        slowest.1
     );
     Ok(())
 }
