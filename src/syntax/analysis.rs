@@ -74,6 +74,9 @@ struct Walker<'t> {
     text: &'t str,
     out: Analysis,
     env: Env,
+    /// Previous values of names bound so far, to undo a scope's bindings on leaving it
+    /// (cheaper than cloning the environment for every function).
+    undo: Vec<(String, Option<Ty>)>,
     /// Attributes a script adds to CadQuery classes (plugins: `cq.Workplane.foo = f`).
     plugins: HashMap<String, HashSet<String>>,
 }
@@ -83,6 +86,7 @@ pub fn analyze(text: &str, tree: &Tree) -> Analysis {
         text,
         out: Analysis::default(),
         env: Env::new(),
+        undo: Vec::new(),
         plugins: plugin_attributes(text, tree.root_node()),
     };
     w.visit(
@@ -174,7 +178,8 @@ impl<'t> Walker<'t> {
 
     fn bind(&mut self, name_node: Node, ty: Ty, visible_from: usize, ctx: Ctx) {
         let name = self.src(name_node).to_string();
-        self.env.insert(name.clone(), ty.clone());
+        let old = self.env.insert(name.clone(), ty.clone());
+        self.undo.push((name.clone(), old));
         self.out.bindings.push(Binding {
             name,
             range: TextRange::of(name_node),
@@ -185,7 +190,8 @@ impl<'t> Walker<'t> {
     }
 
     fn bind_name(&mut self, name: &str, at: Node, ty: Ty, ctx: Ctx) {
-        self.env.insert(name.to_string(), ty.clone());
+        let old = self.env.insert(name.to_string(), ty.clone());
+        self.undo.push((name.to_string(), old));
         self.out.bindings.push(Binding {
             name: name.to_string(),
             range: TextRange::of(at),
@@ -193,6 +199,21 @@ impl<'t> Walker<'t> {
             scope: ctx.scope,
             ty,
         });
+    }
+
+    fn enter_scope(&self) -> usize {
+        self.undo.len()
+    }
+
+    /// Forget the bindings made since `mark`: locals do not outlive their scope.
+    fn leave_scope(&mut self, mark: usize) {
+        while self.undo.len() > mark {
+            let (name, old) = self.undo.pop().expect("undo log is longer than mark");
+            match old {
+                Some(ty) => self.env.insert(name, ty),
+                None => self.env.remove(&name),
+            };
+        }
     }
 
     fn visit_children(&mut self, node: Node, ctx: Ctx) {
@@ -285,11 +306,11 @@ impl<'t> Walker<'t> {
                 if let Some(p) = node.child_by_field_name("parameters") {
                     self.parameters(p, ctx, inner);
                 }
-                let saved = self.env.clone();
+                let saved = self.enter_scope();
                 if let Some(b) = node.child_by_field_name("body") {
                     self.visit(b, inner);
                 }
-                self.env = saved;
+                self.leave_scope(saved);
             }
             "class_definition" => {
                 if let Some(sc) = node.child_by_field_name("superclasses") {
@@ -302,11 +323,11 @@ impl<'t> Walker<'t> {
                     scope: Some(TextRange::of(node)),
                     deferred: ctx.deferred,
                 };
-                let saved = self.env.clone();
+                let saved = self.enter_scope();
                 if let Some(b) = node.child_by_field_name("body") {
                     self.visit(b, inner);
                 }
-                self.env = saved;
+                self.leave_scope(saved);
             }
             k if is_comprehension(k) => self.comprehension(node, ctx),
             "global_statement" | "nonlocal_statement" => {
@@ -420,7 +441,7 @@ impl<'t> Walker<'t> {
             scope: Some(TextRange::of(node)),
             deferred: true,
         };
-        let saved = self.env.clone();
+        let saved = self.enter_scope();
         for c in children {
             match node.field_name_for_child(child_index(node, c)) {
                 Some("name") => {}
@@ -430,7 +451,7 @@ impl<'t> Walker<'t> {
                 _ => self.visit(c, ctx),
             }
         }
-        self.env = saved;
+        self.leave_scope(saved);
         if let Some(n) = node.child_by_field_name("name") {
             self.bind(n, Ty::Unknown, n.end_byte(), ctx);
         }
@@ -484,7 +505,7 @@ impl<'t> Walker<'t> {
             scope: Some(TextRange::of(node)),
             deferred: ctx.deferred,
         };
-        let saved = self.env.clone();
+        let saved = self.enter_scope();
         let mut cursor = node.walk();
         let children: Vec<Node> = node.named_children(&mut cursor).collect();
         // Bind every loop variable first: the body reads them before the `for` in the text.
@@ -504,7 +525,7 @@ impl<'t> Walker<'t> {
                 self.visit(c, inner);
             }
         }
-        self.env = saved;
+        self.leave_scope(saved);
     }
 
     fn import(&mut self, node: Node, ctx: Ctx) {

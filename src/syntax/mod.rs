@@ -5,6 +5,7 @@
 mod analysis;
 pub mod api;
 mod api_check;
+pub mod bench;
 mod completion;
 #[cfg(test)]
 mod completion_tests;

@@ -1,7 +1,9 @@
 //! Names read but never bound (or read before their binding at module level), with a
 //! fix that renames to the closest defined name.
 
-use super::analysis::Analysis;
+use std::collections::HashMap;
+
+use super::analysis::{Analysis, Binding};
 use super::diagnostic::{codes, Diagnostic, Fix, TextEdit};
 use super::suggest::closest;
 
@@ -189,15 +191,17 @@ pub fn check(text: &str, analysis: &Analysis) -> Vec<Diagnostic> {
     if analysis.wildcard_import || text.contains("globals()") || text.contains("exec(") {
         return out;
     }
+    let mut by_name: HashMap<&str, Vec<&Binding>> = HashMap::new();
+    for b in &analysis.bindings {
+        by_name.entry(b.name.as_str()).or_default().push(b);
+    }
     for u in &analysis.uses {
         if BUILTINS.contains(&u.name.as_str()) || INJECTED.contains(&u.name.as_str()) {
             continue;
         }
         let mut later = None;
-        let defined = analysis.bindings.iter().any(|b| {
-            if b.name != u.name {
-                return false;
-            }
+        let candidates = by_name.get(u.name.as_str()).map_or(&[][..], Vec::as_slice);
+        let defined = candidates.iter().any(|b| {
             match b.scope {
                 // Locals: any binding in an enclosing scope (loops make order meaningless).
                 Some(s) => s.start <= u.range.start && u.range.end <= s.end,
