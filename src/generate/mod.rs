@@ -3,4 +3,9 @@
 
 pub mod native;
 pub mod picture;
+pub mod pipeline;
+pub mod proposals;
+pub mod refine;
+pub mod retrieval;
+pub mod score;
 pub mod view;

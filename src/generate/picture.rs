@@ -135,6 +135,29 @@ impl Picture {
         })
     }
 
+    /// A picture known only by its masks (a native render, for indexing).
+    pub fn from_masks(size: u32, silhouette: Vec<bool>, edges: Vec<bool>) -> Picture {
+        let grey = silhouette
+            .iter()
+            .zip(&edges)
+            .map(|(&s, &e)| {
+                if e {
+                    0
+                } else if s {
+                    141
+                } else {
+                    255
+                }
+            })
+            .collect();
+        Picture {
+            size,
+            grey,
+            silhouette,
+            edges,
+        }
+    }
+
     /// The masks at 1/`factor` of the size (silhouette: at least half the block set;
     /// edges: any pixel of the block set), for a faster inner loop.
     pub fn masks_at(&self, factor: u32) -> (u32, Vec<bool>, Vec<bool>) {

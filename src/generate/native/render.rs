@@ -189,3 +189,21 @@ fn mark_edges(scene: &Scene, r: &mut NativeRender, seam: &[f32]) {
     }
     r.edges = edges;
 }
+
+impl NativeRender {
+    /// The render drawn in the picture convention: white background, grey faces (curved
+    /// faces lighter where they face the viewer), black edges.
+    pub fn to_image(&self) -> image::RgbImage {
+        let w = self.view.width;
+        image::RgbImage::from_fn(w, self.view.height, |x, y| {
+            let k = (y * w + x) as usize;
+            if self.edges[k] {
+                image::Rgb([0, 0, 0])
+            } else if self.silhouette[k] {
+                image::Rgb([141, 141, 138])
+            } else {
+                image::Rgb([255, 255, 255])
+            }
+        })
+    }
+}

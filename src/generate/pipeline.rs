@@ -1,0 +1,307 @@
+//! The generation pipeline: picture -> proposals (every source) -> execute all in the
+//! worker pool (invalid ones dropped) -> native render and score against the picture ->
+//! refine the best few (checked again with CadQuery) -> rerank -> suggestions.
+
+use std::time::{Duration, Instant};
+
+use super::native::{self, Scene};
+use super::picture::Picture;
+use super::proposals::{Proposal, ProposalSource};
+use super::refine::{self, RefineBudget};
+use super::score::Agreement;
+use crate::data::Program;
+use crate::progress::{CancellationToken, ProgressEvent, ProgressSink};
+use crate::runtime::{ExecRequest, Job, JobOutput, SolidFacts, WorkerPool};
+
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    /// How many suggestions to return.
+    pub suggestions: usize,
+    /// Proposals asked of each source.
+    pub per_source: usize,
+    /// Refine this many of the best candidates (0: no refinement).
+    pub refine_top: usize,
+    /// Native evaluations per refined candidate (deterministic for a seed).
+    pub refine_evaluations: usize,
+    /// Wall-clock limit for all refinement together (a safety net).
+    pub refine_time: Duration,
+    pub seed: u64,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        Self {
+            suggestions: 5,
+            per_source: 16,
+            refine_top: 2,
+            refine_evaluations: 900,
+            refine_time: Duration::from_secs(8),
+            seed: 0,
+        }
+    }
+}
+
+/// Where a suggestion came from.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Provenance {
+    pub source: String,
+    pub refined: bool,
+    /// Native evaluations spent refining it.
+    pub evaluations: usize,
+}
+
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct SuggestionScores {
+    /// Native render vs the input picture.
+    pub agreement: Agreement,
+    pub log_prob: Option<f64>,
+    /// Number of numeric literals (fewer is simpler).
+    pub literals: usize,
+    /// What the ranking sorts by.
+    pub rank: f64,
+}
+
+/// A suggestion: executed by CadQuery to a valid solid, scored against the picture.
+#[derive(Debug, Clone)]
+pub struct Suggestion {
+    pub code: String,
+    pub program: Program,
+    pub scores: SuggestionScores,
+    pub facts: SolidFacts,
+    /// The native render in the picture convention, 448x448.
+    pub render: image::RgbImage,
+    pub provenance: Provenance,
+}
+
+/// Counts and times of one run, for benchmarks and the CLI.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct GenerateStats {
+    pub proposals: usize,
+    pub executions: usize,
+    pub valid: usize,
+    pub refine_evaluations: usize,
+    pub seconds_propose: f64,
+    pub seconds_execute: f64,
+    pub seconds_score: f64,
+    pub seconds_refine: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error("cancelled")]
+    Cancelled,
+    #[error("the CadQuery workers failed: {0}")]
+    Runtime(String),
+    #[error("no proposal built a valid solid ({0} tried): the picture may not show a part")]
+    NothingValid(usize),
+}
+
+struct Candidate {
+    program: Program,
+    source: String,
+    log_prob: Option<f64>,
+    facts: SolidFacts,
+    agreement: Agreement,
+    refined: bool,
+    evaluations: usize,
+}
+
+/// Runs `code` in the pool; the facts when it builds one valid solid.
+fn execute(
+    pool: &WorkerPool,
+    code: &str,
+    cancel: &CancellationToken,
+) -> Result<Option<SolidFacts>, GenerateError> {
+    let job = Job::Execute(ExecRequest {
+        untrusted: true,
+        ..ExecRequest::facts(code)
+    });
+    match pool.execute(job, cancel) {
+        Ok(JobOutput::Executed(Ok(built))) => Ok((built.facts.valid
+            && built.facts.solids >= 1
+            && built.facts.volume > 0.0)
+            .then_some(built.facts)),
+        Ok(_) => Ok(None),
+        Err(crate::runtime::RuntimeError::Cancelled) => Err(GenerateError::Cancelled),
+        Err(e) => Err(GenerateError::Runtime(e.to_string())),
+    }
+}
+
+/// Executes many programs at once (the pool runs them on its workers).
+fn execute_all(
+    pool: &WorkerPool,
+    codes: &[String],
+    cancel: &CancellationToken,
+) -> Result<Vec<Option<SolidFacts>>, GenerateError> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = codes
+            .iter()
+            .map(|c| s.spawn(move || execute(pool, c, cancel)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("execution thread panicked"))
+            .collect()
+    })
+}
+
+fn rank(agreement: &Agreement, log_prob: Option<f64>, literals: usize) -> f64 {
+    // picture agreement dominates; the model's confidence and simplicity break near-ties
+    agreement.total + 0.01 * log_prob.unwrap_or(0.0).max(-10.0) - 0.0005 * literals as f64
+}
+
+pub fn generate(
+    picture: &Picture,
+    sources: &[&dyn ProposalSource],
+    pool: &WorkerPool,
+    opts: &GenerateOptions,
+    progress: &dyn ProgressSink,
+    cancel: &CancellationToken,
+) -> Result<(Vec<Suggestion>, GenerateStats), GenerateError> {
+    let mut stats = GenerateStats::default();
+    let check = || {
+        if cancel.is_cancelled() {
+            Err(GenerateError::Cancelled)
+        } else {
+            Ok(())
+        }
+    };
+    // 1. proposals
+    let t = Instant::now();
+    progress.report(ProgressEvent::new("propose", 0, Some(sources.len() as u64)));
+    let mut proposals: Vec<Proposal> = Vec::new();
+    for (i, s) in sources.iter().enumerate() {
+        check()?;
+        for p in s.propose(picture, opts.per_source) {
+            if !proposals.iter().any(|q| q.program == p.program) {
+                proposals.push(p);
+            }
+        }
+        progress.report(ProgressEvent::new(
+            "propose",
+            i as u64 + 1,
+            Some(sources.len() as u64),
+        ));
+    }
+    stats.proposals = proposals.len();
+    stats.seconds_propose = t.elapsed().as_secs_f64();
+    // 2. execute all, drop invalid
+    check()?;
+    let t = Instant::now();
+    progress.report(ProgressEvent::new(
+        "execute",
+        0,
+        Some(proposals.len() as u64),
+    ));
+    let codes: Vec<String> = proposals.iter().map(Proposal::code).collect();
+    let facts = execute_all(pool, &codes, cancel)?;
+    stats.executions += codes.len();
+    progress.report(ProgressEvent::new(
+        "execute",
+        proposals.len() as u64,
+        Some(proposals.len() as u64),
+    ));
+    stats.seconds_execute = t.elapsed().as_secs_f64();
+    // 3. score the valid ones against the picture
+    let t = Instant::now();
+    let mut candidates: Vec<Candidate> = proposals
+        .into_iter()
+        .zip(facts)
+        .filter_map(|(p, f)| {
+            let facts = f?;
+            let agreement = refine::agreement(&p.program, picture)?;
+            Some(Candidate {
+                program: p.program,
+                source: p.source,
+                log_prob: p.log_prob,
+                facts,
+                agreement,
+                refined: false,
+                evaluations: 0,
+            })
+        })
+        .collect();
+    stats.valid = candidates.len();
+    if candidates.is_empty() {
+        return Err(GenerateError::NothingValid(stats.proposals));
+    }
+    candidates.sort_by(|a, b| b.agreement.total.total_cmp(&a.agreement.total));
+    stats.seconds_score = t.elapsed().as_secs_f64();
+    // 4. refine the best few; the refined program must build again in CadQuery
+    let t = Instant::now();
+    let top = opts.refine_top.min(candidates.len());
+    let mut refined = Vec::new();
+    for (i, c) in candidates.iter().take(top).enumerate() {
+        check()?;
+        let left = opts.refine_time.saturating_sub(t.elapsed());
+        let budget = RefineBudget {
+            evaluations: opts.refine_evaluations,
+            time: left / (top - i) as u32,
+        };
+        let r = refine::refine(
+            &c.program,
+            picture,
+            budget,
+            opts.seed + i as u64,
+            progress,
+            cancel,
+        );
+        stats.refine_evaluations += r.evaluations;
+        if r.after.total <= c.agreement.total {
+            continue;
+        }
+        let code = r.program.to_code();
+        stats.executions += 1;
+        if let Some(facts) = execute(pool, &code, cancel)? {
+            refined.push(Candidate {
+                program: r.program,
+                source: c.source.clone(),
+                log_prob: None,
+                facts,
+                agreement: r.after,
+                refined: true,
+                evaluations: r.evaluations,
+            });
+        }
+    }
+    candidates.extend(refined);
+    stats.seconds_refine = t.elapsed().as_secs_f64();
+    // 5. rerank
+    let mut ranked: Vec<(f64, Candidate)> = candidates
+        .into_iter()
+        .map(|c| {
+            let r = rank(&c.agreement, c.log_prob, c.program.literals().len());
+            (r, c)
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.source.cmp(&b.1.source)));
+    ranked.truncate(opts.suggestions.max(1));
+    let suggestions = ranked
+        .into_iter()
+        .map(|(rank_score, c)| {
+            let render = Scene::compile(&c.program)
+                .ok()
+                .and_then(|s| native::render(&s, picture.size, picture.size))
+                .map(|r| r.to_image())
+                .unwrap_or_else(|| image::RgbImage::new(picture.size, picture.size));
+            Suggestion {
+                code: c.program.to_code(),
+                scores: SuggestionScores {
+                    agreement: c.agreement,
+                    log_prob: c.log_prob,
+                    literals: c.program.literals().len(),
+                    rank: rank_score,
+                },
+                program: c.program,
+                facts: c.facts,
+                render,
+                provenance: Provenance {
+                    source: c.source,
+                    refined: c.refined,
+                    evaluations: c.evaluations,
+                },
+            }
+        })
+        .collect();
+    Ok((suggestions, stats))
+}
