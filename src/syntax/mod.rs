@@ -36,6 +36,27 @@ pub use document::{parse, EditError, ParsedDocument};
 pub use hover::{hover_doc, HoverDoc};
 pub use repair::{repair, Repaired};
 
+/// The union of ranges as sorted, disjoint ranges (so overlap tests are a binary search,
+/// not a scan per diagnostic: files with many diagnostics made that quadratic).
+fn merged_ranges(ranges: impl Iterator<Item = TextRange>) -> Vec<TextRange> {
+    let mut ranges: Vec<TextRange> = ranges.collect();
+    ranges.sort_by_key(|r| (r.start, r.end));
+    let mut merged: Vec<TextRange> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match merged.last_mut() {
+            Some(last) if r.start < last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    merged
+}
+
+/// Same answer as `ranges.iter().any(|b| b.overlaps(range))` for the output of `merged_ranges`.
+fn overlaps_any(merged: &[TextRange], range: TextRange) -> bool {
+    let i = merged.partition_point(|m| m.end <= range.start);
+    merged.get(i).is_some_and(|m| m.overlaps(range))
+}
+
 /// All static diagnostics for a CadQuery/Python source text, sorted by position.
 pub fn diagnose(text: &str) -> Vec<Diagnostic> {
     ParsedDocument::new(text).diagnostics()
@@ -50,11 +71,11 @@ impl ParsedDocument {
         let analysis = analysis::analyze(text, self.tree());
         out.extend(analysis.api_diagnostics.iter().cloned());
         // Names inside broken statements are noise next to the syntax error.
-        let broken: Vec<TextRange> = out.iter().map(|d| d.range).collect();
+        let broken = merged_ranges(out.iter().map(|d| d.range));
         out.extend(
             names_check::check(text, &analysis)
                 .into_iter()
-                .filter(|d| !broken.iter().any(|b| b.overlaps(d.range))),
+                .filter(|d| !overlaps_any(&broken, d.range)),
         );
         out.sort_by_key(|d| (d.range.start, d.range.end));
         out
