@@ -8,4 +8,3 @@ pub mod proposals;
 pub mod refine;
 pub mod retrieval;
 pub mod score;
-pub mod view;

@@ -20,7 +20,7 @@ pub struct Camera {
     pub height: u32,
 }
 
-fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
+pub fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
@@ -94,6 +94,14 @@ impl Camera {
             dot(q, self.toward_viewer),
         ]
     }
+
+    /// The world point on the view plane through `target` seen at pixel position (x, y)
+    /// (where the native evaluator starts its rays).
+    pub fn unproject(&self, x: f64, y: f64) -> [f64; 3] {
+        let u = (x - self.centre_px[0]) / self.scale;
+        let v = (self.centre_px[1] - y) / self.scale;
+        std::array::from_fn(|k| self.target[k] + u * self.right[k] + v * self.up[k])
+    }
 }
 
 #[cfg(test)]
@@ -122,5 +130,17 @@ mod tests {
         let span = ys.iter().cloned().fold(f64::MIN, f64::max)
             - ys.iter().cloned().fold(f64::MAX, f64::min);
         assert!((span - 300.0).abs() < 1e-9, "{span}");
+    }
+
+    #[test]
+    fn unproject_inverts_project_on_screen() {
+        let bbox = Aabb {
+            min: [0.0; 3],
+            max: [1.0; 3],
+        };
+        let cam = Camera::gencad(&bbox, 448, 448);
+        let p = cam.project([0.3, 0.2, 0.9]);
+        let q = cam.project(cam.unproject(p[0], p[1]));
+        assert!((q[0] - p[0]).abs() < 1e-9 && (q[1] - p[1]).abs() < 1e-9);
     }
 }

@@ -5,7 +5,8 @@
 use super::interval::FaceId;
 use super::scene::{RayScratch, Scene};
 use crate::data::Vec3;
-use crate::generate::view::{dot, View};
+use crate::geom::camera::{dot, Camera};
+use crate::geom::Aabb;
 
 /// No surface (background).
 pub const NO_FACE: FaceId = u32::MAX;
@@ -13,7 +14,7 @@ pub const NO_FACE: FaceId = u32::MAX;
 /// What the native evaluator sees.
 #[derive(Debug, Clone)]
 pub struct NativeRender {
-    pub view: View,
+    pub view: Camera,
     /// Visible surface per pixel (row-major), `NO_FACE` on background.
     pub face: Vec<FaceId>,
     /// Depth toward the viewer, world units (NEG_INFINITY on background).
@@ -65,10 +66,13 @@ pub fn solid_bounds(scene: &Scene, samples: usize) -> Option<(Vec3, Vec3)> {
 /// Renders the scene at `width` x `height` in the data set's framing.
 pub fn render(scene: &Scene, width: u32, height: u32) -> Option<NativeRender> {
     let (min, max) = solid_bounds(scene, 64)?;
-    Some(render_with(scene, View::gencad(min, max, width, height)))
+    Some(render_with(
+        scene,
+        Camera::gencad(&Aabb { min, max }, width, height),
+    ))
 }
 
-pub fn render_with(scene: &Scene, view: View) -> NativeRender {
+pub fn render_with(scene: &Scene, view: Camera) -> NativeRender {
     let (w, h) = (view.width as usize, view.height as usize);
     // screen rectangles of each prism: pixels outside cannot hit it
     let rects: Vec<[f64; 4]> = scene
