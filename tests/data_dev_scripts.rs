@@ -2,7 +2,7 @@
 //! every script parses, printing is stable, and (when CadQuery is available) the printed
 //! program builds the same volume as the original.
 //! Needs CADQUERY_LSP_SHARED (the shared folder); the volume check also needs
-//! CADQUERY_LSP_PYTHON (a Python with CadQuery). Each says when it is skipped.
+//! a Python with CadQuery (the runtime's discovery). Each says when it is skipped.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -52,10 +52,13 @@ fn every_dev_script_parses_and_prints_stably() {
 
 /// Volumes of each script (one per line of stdin, JSON-encoded), or None without Python.
 fn volumes(codes: &[String]) -> Option<Vec<f64>> {
-    let Some(python) = std::env::var_os("CADQUERY_LSP_PYTHON") else {
-        eprintln!("skipped: set CADQUERY_LSP_PYTHON to a Python with CadQuery to compare volumes");
+    // The runtime's own discovery: CADQUERY_LSP_PYTHON, a venv, or the managed environment
+    // that `cadquery-lsp setup` makes (so CI, which sets no variable, runs this too).
+    let Some(found) = cadquery_lsp::runtime::python::discover(None, None) else {
+        eprintln!("skipped: no Python with CadQuery found (run `cadquery-lsp setup` or set CADQUERY_LSP_PYTHON)");
         return None;
     };
+    let python = found.python;
     let prog = r#"
 import json, sys
 for line in sys.stdin:
@@ -68,7 +71,7 @@ for line in sys.stdin:
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .expect("cannot start CADQUERY_LSP_PYTHON");
+        .expect("cannot start the discovered Python");
     {
         use std::io::Write;
         let mut stdin = child.stdin.take().unwrap();
