@@ -1,23 +1,11 @@
 //! The native evaluator against the 20 real dev pictures: the silhouette it casts from the
 //! true script must match the picture's. Needs CADQUERY_LSP_SHARED; says when skipped.
 
-use std::path::PathBuf;
+mod geom_dev;
 
 use cadquery_lsp::data::Program;
 use cadquery_lsp::generate::native::{render, Scene};
 use cadquery_lsp::generate::picture::Picture;
-
-fn dev_dir() -> Option<PathBuf> {
-    match std::env::var_os("CADQUERY_LSP_SHARED") {
-        Some(s) => Some(PathBuf::from(s).join("data/gencad-dev")),
-        None => {
-            eprintln!(
-                "skipped: set CADQUERY_LSP_SHARED to the shared folder to test on the dev set"
-            );
-            None
-        }
-    }
-}
 
 fn iou(a: &[bool], b: &[bool]) -> f64 {
     let inter = a.iter().zip(b).filter(|(x, y)| **x && **y).count();
@@ -27,15 +15,9 @@ fn iou(a: &[bool], b: &[bool]) -> f64 {
 
 #[test]
 fn native_silhouettes_match_the_real_pictures() {
-    let Some(dir) = dev_dir() else { return };
-    let mut ids: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| {
-            let p = e.ok()?.path();
-            (p.extension()? == "py").then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
-        })
-        .collect();
-    ids.sort();
+    let Some((dir, ids)) = geom_dev::dev_scripts() else {
+        return;
+    };
     let mut worst = 1.0f64;
     for id in &ids {
         let code = std::fs::read_to_string(dir.join(format!("{id}.py"))).unwrap();

@@ -1,8 +1,10 @@
 //! THE perturbed-truth test of refinement: every number of each dev part's true program is
 //! scaled by a random factor in [0.85, 1.15] (seeded); refinement against the real picture
 //! must bring IoU_vol (exact, CadQuery) back to >= 0.95 for at least 16 of the 20 parts.
-//! Needs CADQUERY_LSP_SHARED and CADQUERY_LSP_PYTHON; says when skipped. Slow (~1-3 min):
+//! Needs CADQUERY_LSP_SHARED and a Python with CadQuery (the runtime's discovery). Slow (~1-3 min):
 //! run the built test binary directly on a busy machine.
+
+mod geom_dev;
 
 use std::path::PathBuf;
 
@@ -42,24 +44,10 @@ fn iou_vol(pool: &WorkerPool, truth: &str, prediction: &str) -> f64 {
 #[test]
 #[ignore = "target not met yet: 8/20 parts reach IoU_vol 0.95"]
 fn refinement_recovers_perturbed_dev_parts() {
-    let (Some(shared), Some(python)) = (
-        std::env::var_os("CADQUERY_LSP_SHARED"),
-        std::env::var_os("CADQUERY_LSP_PYTHON"),
-    ) else {
-        eprintln!("skipped: needs CADQUERY_LSP_SHARED and CADQUERY_LSP_PYTHON");
+    let Some((dir, ids)) = geom_dev::dev_scripts() else {
         return;
     };
-    let dir = PathBuf::from(shared).join("data/gencad-dev");
-    let mut ids: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| {
-            let p = e.ok()?.path();
-            (p.extension()? == "py").then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
-        })
-        .collect();
-    ids.sort();
     let pool = WorkerPool::start(PoolConfig {
-        python: Some(PathBuf::from(python)),
         workers: 2,
         // exact booleans of detailed parts can take longer than a script run
         job_timeout: std::time::Duration::from_secs(60),

@@ -1,4 +1,6 @@
-//! Shared set-up of the geometry tests that need the dev set and a CadQuery runtime.
+//! Shared set-up of the tests that read the dev set (and, for most, a CadQuery runtime).
+// Each test crate that includes this module uses only part of it.
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 
@@ -14,13 +16,29 @@ pub struct DevSet {
     pub pool: WorkerPool,
 }
 
-/// The dev set and a 2-worker pool, or None (after saying why) when either is missing.
-pub fn dev_set() -> Option<DevSet> {
+/// The dev folder and its sorted script ids, or None (after saying why) when the shared
+/// folder is not given.
+pub fn dev_scripts() -> Option<(PathBuf, Vec<String>)> {
     let Ok(shared) = std::env::var("CADQUERY_LSP_SHARED") else {
         eprintln!("skipped: CADQUERY_LSP_SHARED is not set (the dev set lives in ../shared)");
         return None;
     };
     let dir = PathBuf::from(shared).join("data/gencad-dev");
+    let mut ids: Vec<String> = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".py").map(String::from)
+        })
+        .collect();
+    ids.sort();
+    assert!(!ids.is_empty(), "no dev scripts in {}", dir.display());
+    Some((dir, ids))
+}
+
+/// The dev set and a 2-worker pool, or None (after saying why) when either is missing.
+pub fn dev_set() -> Option<DevSet> {
+    let (dir, ids) = dev_scripts()?;
     let pool = match WorkerPool::start(PoolConfig {
         workers: 2,
         ..PoolConfig::default()
@@ -31,15 +49,6 @@ pub fn dev_set() -> Option<DevSet> {
             return None;
         }
     };
-    let mut ids: Vec<String> = std::fs::read_dir(&dir)
-        .ok()?
-        .filter_map(|e| {
-            let name = e.ok()?.file_name().into_string().ok()?;
-            name.strip_suffix(".py").map(String::from)
-        })
-        .collect();
-    ids.sort();
-    assert!(!ids.is_empty(), "no dev scripts in {}", dir.display());
     Some(DevSet { dir, ids, pool })
 }
 
