@@ -3,6 +3,7 @@
 //! Data flows one way: picture -> proposals -> executions -> renders -> scores ->
 //! suggestions -> edits. See ARCHITECTURE.md for the invariants between modules.
 
+pub mod check;
 pub mod data;
 pub mod generate;
 pub mod geom;

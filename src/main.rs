@@ -14,6 +14,8 @@ struct Cli {
 enum Command {
     /// Turn a picture of a part into CadQuery code that builds it (or a folder of pictures).
     Generate(cadquery_lsp::generate::cli::GenerateArgs),
+    /// Diagnostics for CadQuery scripts: syntax, API misuse, and with --execute what running says.
+    Check(cadquery_lsp::check::CheckArgs),
     /// Run the language server over stdio.
     Serve(cadquery_lsp::lsp::cli::ServeArgs),
     /// Execute a CadQuery script and print what it built (or the error with its line).
@@ -37,6 +39,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchTarget {
+    /// Time per picture with and without refinement, executions per picture.
+    Generate(cadquery_lsp::generate::bench::BenchArgs),
     /// Worker start-up, pool overhead per job, jobs/s on 2 workers, wire encodings.
     Runtime(runtime::bench::BenchArgs),
     /// IoU_best per pair next to iou_ref.py's, render time at 448x448.
@@ -61,6 +65,7 @@ fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Generate(args) => cadquery_lsp::generate::cli::run_command(args),
+        Command::Check(args) => cadquery_lsp::check::run_command(args),
         Command::Serve(args) => cadquery_lsp::lsp::cli::run_command(args),
         Command::Run(args) => runtime::cli::run_command(args),
         Command::Setup(args) => runtime::cli::setup_command(args),
@@ -70,6 +75,7 @@ fn main() -> anyhow::Result<()> {
         Command::Train(args) => cadquery_lsp::model::cli::run_train(args),
         Command::Bench { target } => match target {
             BenchTarget::Runtime(args) => runtime::bench::run(args),
+            BenchTarget::Generate(args) => cadquery_lsp::generate::bench::run(args),
             BenchTarget::Geom(args) => scoring::bench::run(args),
             BenchTarget::Datagen(args) => cadquery_lsp::data::bench::run(args),
             BenchTarget::Model(args) => cadquery_lsp::model::cli::run_bench(args),

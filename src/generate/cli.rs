@@ -335,7 +335,7 @@ fn run_batch(
                         })
                     }
                     Err(e) => {
-                        bar.println(format!("{id}: {e:#}"));
+                        bar.suspend(|| eprintln!("{id}: {e:#}"));
                         serde_json::json!({"id": id, "ok": false, "error": format!("{e:#}"),
                             "seconds": started.elapsed().as_secs_f64()})
                     }

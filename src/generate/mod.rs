@@ -1,6 +1,7 @@
 //! Generation: picture -> proposals -> execute -> render -> score -> refine -> rerank ->
 //! suggestions. See docs/DESIGN.md "Generation pipeline".
 
+pub mod bench;
 pub mod cli;
 pub mod generator;
 pub mod model_source;
@@ -11,5 +12,6 @@ pub mod proposals;
 pub mod refine;
 pub mod retrieval;
 pub mod score;
+pub mod variants;
 
 pub use generator::{Generator, GeneratorConfig};

@@ -16,11 +16,14 @@ use std::path::Path;
 use super::native::{self, Scene};
 use super::picture::{Picture, SIZE};
 use super::proposals::{Proposal, ProposalSource};
-use super::score::chamfer_distance;
+use super::score::{chamfer_distance, Target};
 use crate::data::Program;
 use crate::progress::{ProgressEvent, ProgressSink};
+use rayon::prelude::*;
 
 const MAGIC: &[u8; 4] = b"CQLR";
+/// Descriptor neighbours rendered and scored per proposal asked for.
+const SHORTLIST_FACTOR: usize = 4;
 const VERSION: u32 = 1;
 const SIL: u32 = 32;
 const EDGE: u32 = 16;
@@ -127,7 +130,6 @@ impl RetrievalIndex {
         limit: usize,
         progress: &dyn ProgressSink,
     ) -> Result<(RetrievalIndex, usize), IndexError> {
-        use rayon::prelude::*;
         use std::sync::atomic::{AtomicU64, Ordering};
         let mut files: Vec<_> = std::fs::read_dir(dir)
             .map_err(|source| IndexError::Io {
@@ -256,17 +258,29 @@ impl ProposalSource for Retrieval {
     }
 
     fn propose(&self, picture: &Picture, limit: usize) -> Vec<Proposal> {
+        // the descriptor finds a shortlist; a coarse native render against the picture
+        // orders it (the descriptor alone misses holes and thin walls)
         let query = Descriptor::of(picture);
-        self.index
-            .nearest(&query, limit)
-            .into_iter()
+        let target = Target::new(picture, 4);
+        let mut shortlist: Vec<(f64, usize, Program)> = self
+            .index
+            .nearest(&query, limit * SHORTLIST_FACTOR)
+            .into_par_iter()
             .filter_map(|(_, i)| {
                 let program = Program::parse(&self.index.entries[i].1).ok()?;
-                Some(Proposal {
-                    program,
-                    source: format!("retrieval:#{i}"),
-                    log_prob: None,
-                })
+                let scene = Scene::compile(&program).ok()?;
+                let r = native::render(&scene, target.size, target.size)?;
+                Some((target.score(&r).total, i, program))
+            })
+            .collect();
+        shortlist.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        shortlist
+            .into_iter()
+            .take(limit)
+            .map(|(_, i, program)| Proposal {
+                program,
+                source: format!("retrieval:#{i}"),
+                log_prob: None,
             })
             .collect()
     }

@@ -5,7 +5,7 @@ pub mod bench;
 pub mod cli;
 mod convert;
 mod document;
-mod execution;
+pub mod execution;
 mod frame;
 mod handlers;
 mod line_index;
