@@ -53,6 +53,8 @@ enum BenchTarget {
     Lsp(cadquery_lsp::lsp::bench::BenchArgs),
     /// Diagnostics latency after a 1-char edit in a 2,000-line file; completion p50/p95.
     Syntax(cadquery_lsp::syntax::bench::BenchArgs),
+    /// Refinement inner loop: native render ms per evaluation by size, evaluations/s, time per dev part.
+    Refine(cadquery_lsp::generate::refine::bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -81,6 +83,7 @@ fn main() -> anyhow::Result<()> {
             BenchTarget::Model(args) => cadquery_lsp::model::cli::run_bench(args),
             BenchTarget::Lsp(args) => cadquery_lsp::lsp::bench::run(args),
             BenchTarget::Syntax(args) => cadquery_lsp::syntax::bench::run(args),
+            BenchTarget::Refine(args) => cadquery_lsp::generate::refine::bench::run(args),
         },
     }
 }

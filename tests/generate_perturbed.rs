@@ -1,16 +1,19 @@
 //! THE perturbed-truth test of refinement: every number of each dev part's true program is
 //! scaled by a random factor in [0.85, 1.15] (seeded); refinement against the real picture
 //! must bring IoU_vol (exact, CadQuery) back to >= 0.95 for at least 16 of the 20 parts.
-//! Needs CADQUERY_LSP_SHARED and a Python with CadQuery (the runtime's discovery). Slow (~1-3 min):
-//! run the built test binary directly on a busy machine.
+//! Needs CADQUERY_LSP_SHARED and a Python with CadQuery (the runtime's discovery); says
+//! when skipped. Prints the per-part table: IoU_vol before and after, and the native
+//! agreement (224 px) of the truth, the start and the result, which tells a bad score
+//! (result beats truth, IoU low) from a weak search (truth beats result).
 
 mod geom_dev;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use cadquery_lsp::data::Program;
 use cadquery_lsp::generate::picture::Picture;
-use cadquery_lsp::generate::refine::{refine, RefineBudget};
+use cadquery_lsp::generate::refine::{agreement, refine, RefineBudget};
 use cadquery_lsp::progress::{CancellationToken, NoProgress};
 use cadquery_lsp::runtime::{Job, JobOutput, PoolConfig, WorkerPool};
 use rand::{Rng, SeedableRng};
@@ -39,22 +42,45 @@ fn iou_vol(pool: &WorkerPool, truth: &str, prediction: &str) -> f64 {
     }
 }
 
-// Not yet met (8 of 20 on the last run): ignored so the suite stays green for everyone;
-// run with `--ignored --nocapture` to see the per-part figures.
+struct Row {
+    id: String,
+    truth: String,
+    start: String,
+    refined: String,
+    agree_truth: f64,
+    agree_start: f64,
+    agree_refined: f64,
+    snapped: usize,
+    evaluations: usize,
+    seconds: f64,
+}
+
+// Ignored until it meets its target (9/20 on the last run, 1,500 evaluations per part); run with `--ignored --nocapture`
+// (the built binary directly on a busy machine) to see the per-part table.
 #[test]
-#[ignore = "target not met yet: 8/20 parts reach IoU_vol 0.95"]
+#[ignore = "target not met: 9/20 parts reach IoU_vol 0.95 on the last run (mean 0.88)"]
 fn refinement_recovers_perturbed_dev_parts() {
     let Some((dir, ids)) = geom_dev::dev_scripts() else {
         return;
     };
-    let pool = WorkerPool::start(PoolConfig {
+    let pool = match WorkerPool::start(PoolConfig {
         workers: 2,
         // exact booleans of detailed parts can take longer than a script run
-        job_timeout: std::time::Duration::from_secs(60),
+        job_timeout: Duration::from_secs(60),
         ..PoolConfig::default()
-    })
-    .expect("worker pool");
-    let rows: Vec<(String, f64, f64, f64, f64, usize, f64)> = ids
+    }) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("skipped: no CadQuery runtime ({e})");
+            return;
+        }
+    };
+    // evaluations, not time, bound the work: the result must not depend on machine load
+    let budget = RefineBudget {
+        evaluations: 1500,
+        time: Duration::from_secs(120),
+    };
+    let rows: Vec<Row> = ids
         .par_iter()
         .enumerate()
         .map(|(n, id)| {
@@ -65,38 +91,61 @@ fn refinement_recovers_perturbed_dev_parts() {
             let r = refine(
                 &start,
                 &picture,
-                RefineBudget::default(),
+                budget,
                 7,
                 &NoProgress,
                 &CancellationToken::new(),
             );
-            let before = iou_vol(&pool, &truth, &start.to_code());
-            let after = iou_vol(&pool, &truth, &r.program.to_code());
-            if let Some(dump) = std::env::var_os("CADQUERY_LSP_DUMP") {
-                let dump = PathBuf::from(dump);
-                std::fs::write(dump.join(format!("{id}_start.py")), start.to_code()).unwrap();
-                std::fs::write(dump.join(format!("{id}_refined.py")), r.program.to_code()).unwrap();
+            let total = |p: &Program| agreement(p, &picture).map_or(f64::NAN, |a| a.total);
+            Row {
+                id: id.clone(),
+                agree_truth: total(&program),
+                agree_start: r.before.total,
+                agree_refined: r.after.total,
+                truth,
+                start: start.to_code(),
+                refined: r.program.to_code(),
+                snapped: r.snapped,
+                evaluations: r.evaluations,
+                seconds: r.elapsed.as_secs_f64(),
             }
+        })
+        .collect();
+    let ious: Vec<(f64, f64)> = rows
+        .par_iter()
+        .map(|r| {
             (
-                id.clone(),
-                before,
-                after,
-                r.before.total,
-                r.after.total,
-                r.evaluations,
-                r.elapsed.as_secs_f64(),
+                iou_vol(&pool, &r.truth, &r.start),
+                iou_vol(&pool, &r.truth, &r.refined),
             )
         })
         .collect();
-    eprintln!("part      IoU_vol perturbed -> refined   agreement before -> after   evals   s");
-    for (id, b, a, sb, sa, ev, s) in &rows {
+    if let Some(dump) = std::env::var_os("CADQUERY_LSP_DUMP") {
+        let dump = PathBuf::from(dump);
+        for r in &rows {
+            std::fs::write(dump.join(format!("{}_start.py", r.id)), &r.start).unwrap();
+            std::fs::write(dump.join(format!("{}_refined.py", r.id)), &r.refined).unwrap();
+        }
+    }
+    eprintln!(
+        "part      IoU_vol start -> refined   agreement truth  start -> refined  snapped  evals     s"
+    );
+    for (r, (b, a)) in rows.iter().zip(&ious) {
         eprintln!(
-            "{id}  {b:.4} -> {a:.4}             {sb:.4} -> {sa:.4}            {ev:5}  {s:.1}"
+            "{}  {b:.4} -> {a:.4} {}        {:.4}  {:.4} -> {:.4}   {:7}  {:5}  {:4.1}",
+            r.id,
+            if *a >= 0.95 { " " } else { "x" },
+            r.agree_truth,
+            r.agree_start,
+            r.agree_refined,
+            r.snapped,
+            r.evaluations,
+            r.seconds
         );
     }
-    let good = rows.iter().filter(|r| r.2 >= 0.95).count();
-    let mean_before = rows.iter().map(|r| r.1).sum::<f64>() / rows.len() as f64;
-    let mean_after = rows.iter().map(|r| r.2).sum::<f64>() / rows.len() as f64;
+    let good = ious.iter().filter(|r| r.1 >= 0.95).count();
+    let mean_before = ious.iter().map(|r| r.0).sum::<f64>() / ious.len() as f64;
+    let mean_after = ious.iter().map(|r| r.1).sum::<f64>() / ious.len() as f64;
     eprintln!(
         "{good}/{} at IoU_vol >= 0.95; mean {mean_before:.4} -> {mean_after:.4}",
         rows.len()

@@ -78,10 +78,27 @@ impl Profile {
                     grow(a);
                     grow(b);
                 }
-                // the whole circle: a safe bound for arcs too
-                Piece::Arc { center, radius, .. } | Piece::Circle { center, radius } => {
+                Piece::Circle { center, radius } => {
                     grow([center[0] - radius, center[1] - radius]);
                     grow([center[0] + radius, center[1] + radius]);
+                }
+                // exact: the ends and the axis extremes the arc passes, so a scene of
+                // unions can take its bounds from the profiles without casting rays
+                Piece::Arc {
+                    center,
+                    radius,
+                    start,
+                    sweep,
+                } => {
+                    let at = |a: f64| [center[0] + radius * a.cos(), center[1] + radius * a.sin()];
+                    grow(at(start));
+                    grow(at(start + sweep));
+                    for quarter in 0..4 {
+                        let a = quarter as f64 * TAU / 4.0;
+                        if (a - start).rem_euclid(TAU) < sweep {
+                            grow(at(a));
+                        }
+                    }
                 }
             }
         }
@@ -266,6 +283,11 @@ mod tests {
         }]);
         assert!(p.contains([0.0, 0.9]));
         assert!(!p.contains([0.0, -0.1]));
+        // the box is the half disc's, not the whole circle's
+        assert!(
+            p.min[1].abs() < 1e-12 && (p.max[1] - 1.0).abs() < 1e-12,
+            "{p:?}"
+        );
         // clockwise through the bottom instead
         let q = Profile::from_loops(&[Loop::Path {
             start: [1.0, 0.0],

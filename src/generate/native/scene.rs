@@ -172,6 +172,23 @@ impl Scene {
         (lo, hi)
     }
 
+    /// The solid's exact box without casting rays, when the prisms' boxes are exact and
+    /// nothing removes material: only unions, and sketch planes along the world axes (a
+    /// tilted plane's box of its profile box is loose). None otherwise.
+    pub fn exact_bounds(&self) -> Option<(Vec3, Vec3)> {
+        let along_axes = |v: Vec3| v.iter().filter(|c| c.abs() > 1e-9).count() == 1;
+        let exact = self
+            .ops
+            .iter()
+            .all(|op| matches!(op, Combine::New | Combine::Union))
+            && self
+                .prisms
+                .iter()
+                .all(|p| p.axes.iter().all(|&a| along_axes(a)));
+        let (lo, hi) = self.loose_bounds();
+        (exact && lo.iter().chain(&hi).all(|v| v.is_finite())).then_some((lo, hi))
+    }
+
     /// Unit surface normal of `face` at world point p (either orientation).
     pub fn normal(&self, face: FaceId, p: Vec3) -> Vec3 {
         let (i, part) = split_face(face);

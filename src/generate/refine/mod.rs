@@ -1,0 +1,355 @@
+//! Refinement by render-and-compare: move a program's numbers to raise its agreement with
+//! the input picture, rendering every trial with the native evaluator.
+//!
+//! Why pattern search (moves along chosen directions with steps that grow on success and
+//! shrink on failure): the score is piecewise constant at pixel level (no gradients),
+//! programs have 20-80 numbers (Nelder-Mead's simplex degenerates in that many
+//! dimensions, CMA-ES needs hundreds of evaluations per useful covariance update), and
+//! most numbers act on a few pixels each, so one-at-a-time moves converge in a few passes.
+//! The directions matter more than the method: besides single numbers, loops and sketches
+//! move as wholes, and numbers that snapping found equal move as one.
+//!
+//! Schedule, coarse to fine: search at 112 px with large first steps, then at 224 px;
+//! snap near-equal numbers together; search again at 224 and at the picture's 448 px
+//! (thin walls and long slanted edges need the full size), and snap once more. Orientation
+//! (plane directions) is structure, not refined: a proposal decides it.
+
+pub mod bench;
+mod layout;
+mod moves;
+mod snap;
+
+use std::time::{Duration, Instant};
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+
+use super::native::{self, Scene};
+use super::picture::Picture;
+use super::score::{Agreement, Target};
+use crate::data::{LiteralRole, Program};
+use crate::progress::{CancellationToken, ProgressEvent, ProgressSink};
+use layout::Slot;
+
+/// How much work one refinement may do. Evaluations keep runs deterministic for a seed;
+/// the time limit is a safety net that may cut a run short.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RefineBudget {
+    pub evaluations: usize,
+    pub time: Duration,
+}
+
+impl Default for RefineBudget {
+    fn default() -> Self {
+        Self {
+            evaluations: 1500,
+            time: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Refined {
+    pub program: Program,
+    /// Agreement at 224 px before and after.
+    pub before: Agreement,
+    pub after: Agreement,
+    pub evaluations: usize,
+    pub elapsed: Duration,
+    /// Groups of numbers snapped to one value.
+    pub snapped: usize,
+}
+
+/// Scores programs against one picture at one size.
+struct Judge<'a> {
+    target: Target,
+    base: &'a Program,
+    evaluations: usize,
+}
+
+impl<'a> Judge<'a> {
+    fn new(picture: &Picture, factor: u32, base: &'a Program) -> Judge<'a> {
+        Judge {
+            target: Target::new(picture, factor),
+            base,
+            evaluations: 0,
+        }
+    }
+
+    fn score(&mut self, values: &[f64]) -> f64 {
+        self.agreement(values)
+            .map_or(f64::NEG_INFINITY, |a| a.total)
+    }
+
+    fn agreement(&mut self, values: &[f64]) -> Option<Agreement> {
+        self.evaluations += 1;
+        let mut p = self.base.clone();
+        p.set_literals(values).ok()?;
+        let scene = Scene::compile(&p).ok()?;
+        let r = native::render(&scene, self.target.size, self.target.size)?;
+        Some(self.target.score(&r))
+    }
+}
+
+/// The native agreement of a program with a picture at 224 px (None: nothing to render).
+pub fn agreement(program: &Program, picture: &Picture) -> Option<Agreement> {
+    let scene = Scene::compile(program).ok()?;
+    let r = native::render(&scene, picture.size / 2, picture.size / 2)?;
+    Some(Target::new(picture, 2).score(&r))
+}
+
+/// One refinement run: the values being improved and what limits the work.
+struct Search<'a> {
+    program: &'a Program,
+    picture: &'a Picture,
+    slots: Vec<Slot>,
+    values: Vec<f64>,
+    /// The largest side of the part's box, world units.
+    extent: f64,
+    rng: rand_chacha::ChaCha8Rng,
+    start: Instant,
+    budget: RefineBudget,
+    used: usize,
+    snapped: usize,
+    progress: &'a dyn ProgressSink,
+    cancel: &'a CancellationToken,
+}
+
+/// First steps of a stage, in pixels of that stage (single numbers may start larger:
+/// a share of their own value).
+struct Stage {
+    factor: u32,
+    /// Cumulative share of the evaluation budget at which the stage ends.
+    until: f64,
+    first_px: f64,
+    relative_first: bool,
+}
+
+impl Search<'_> {
+    /// A pixel at picture size `size`, in world units, roughly (the framing fits the
+    /// part's box into 400x300 of 448 px).
+    fn pixel(&self, size: u32) -> f64 {
+        self.extent / (size as f64 * 0.6)
+    }
+
+    fn stopped(&self) -> bool {
+        self.start.elapsed() > self.budget.time || self.cancel.is_cancelled()
+    }
+
+    fn report(&self, size: u32, best: f64) {
+        self.progress.report(
+            ProgressEvent::new(
+                "refine",
+                self.used as u64,
+                Some(self.budget.evaluations as u64),
+            )
+            .with_message(format!("agreement {best:.4} at {size} px")),
+        );
+    }
+
+    fn search(&mut self, stage: &Stage) {
+        let limit = (self.budget.evaluations as f64 * stage.until) as usize;
+        if self.used >= limit {
+            return;
+        }
+        let mut judge = Judge::new(self.picture, stage.factor, self.program);
+        let px = self.pixel(judge.target.size);
+        let moves = moves::moves(&self.slots, &self.values);
+        let initial: Vec<f64> = moves
+            .iter()
+            .map(|m| {
+                let mut reach = stage.first_px * px;
+                if stage.relative_first && m.along.len() == 1 {
+                    reach = reach.max(0.08 * self.values[m.along[0].0].abs());
+                }
+                reach / m.reach
+            })
+            .collect();
+        let mut steps = initial.clone();
+        let mut best = judge.score(&self.values);
+        let mut order: Vec<usize> = (0..moves.len()).collect();
+        let mut restarted = false;
+        'passes: loop {
+            order.shuffle(&mut self.rng);
+            let mut moved_any = false;
+            for &j in &order {
+                if self.used + judge.evaluations >= limit || self.stopped() {
+                    break 'passes;
+                }
+                let mut moved = false;
+                for dir in [1.0, -1.0] {
+                    let mut trial = self.values.clone();
+                    let ok = moves[j].along.iter().all(|&(i, w)| {
+                        trial[i] = self.values[i] + dir * steps[j] * w;
+                        keeps_meaning(self.slots[i].role, trial[i], px)
+                    });
+                    if !ok {
+                        continue;
+                    }
+                    let s = judge.score(&trial);
+                    if s > best + 1e-9 {
+                        best = s;
+                        self.values = trial;
+                        moved = true;
+                        break;
+                    }
+                }
+                steps[j] *= if moved { 1.6 } else { 0.5 };
+                moved_any |= moved;
+            }
+            self.report(judge.target.size, best);
+            // converged when no move goes further than a quarter pixel
+            let settled = steps
+                .iter()
+                .zip(&moves)
+                .all(|(s, m)| s * m.reach < 0.25 * px);
+            if !moved_any && settled {
+                // one restart with fresh steps escapes shallow traps
+                if restarted {
+                    break;
+                }
+                restarted = true;
+                steps.clone_from(&initial);
+            }
+        }
+        self.used += judge.evaluations;
+    }
+
+    /// Tries each near-equal group at its mean; keeps it when the score drops by at most
+    /// `slack` (an equality the picture cannot tell apart is the design's, most likely).
+    fn snap(&mut self, factor: u32, tol_px: f64, slack: f64) {
+        if self.stopped() {
+            return;
+        }
+        let mut judge = Judge::new(self.picture, factor, self.program);
+        let tol = tol_px * self.pixel(judge.target.size);
+        let reference = judge.score(&self.values);
+        let mut best = reference;
+        for group in snap::clusters(&self.slots, &self.values, tol) {
+            if self.stopped() {
+                break;
+            }
+            let trial = snap::snapped(&self.values, &group);
+            let s = judge.score(&trial);
+            if s >= best - slack && s >= reference - 2.0 * slack {
+                best = s;
+                self.values = trial;
+                self.snapped += 1;
+            }
+        }
+        self.used += judge.evaluations;
+    }
+}
+
+pub fn refine(
+    program: &Program,
+    picture: &Picture,
+    budget: RefineBudget,
+    seed: u64,
+    progress: &dyn ProgressSink,
+    cancel: &CancellationToken,
+) -> Refined {
+    let start = Instant::now();
+    let values: Vec<f64> = program.literals().iter().map(|l| l.value).collect();
+    let extent = Scene::compile(program)
+        .ok()
+        .map(|s| {
+            let (lo, hi) = s.loose_bounds();
+            (0..3).map(|k| hi[k] - lo[k]).fold(0.0, f64::max)
+        })
+        .filter(|e| e.is_finite() && *e > 0.0)
+        .unwrap_or(1.0);
+    let mut fine = Judge::new(picture, 2, program);
+    let before = fine.agreement(&values).unwrap_or_default();
+    let mut search = Search {
+        program,
+        picture,
+        slots: layout::layout(program),
+        values,
+        extent,
+        rng: rand_chacha::ChaCha8Rng::seed_from_u64(seed),
+        start,
+        budget,
+        used: 1,
+        snapped: 0,
+        progress,
+        cancel,
+    };
+    let stage = |factor, until, first_px, relative_first| Stage {
+        factor,
+        until,
+        first_px,
+        relative_first,
+    };
+    search.search(&stage(4, 0.3, 3.0, true));
+    search.search(&stage(2, 0.6, 2.0, false));
+    search.snap(2, 1.5, 0.003);
+    search.search(&stage(2, 0.75, 1.5, false));
+    search.search(&stage(1, 1.0, 1.5, false));
+    search.snap(1, 2.0, 0.0015);
+    let mut refined = program.clone();
+    refined
+        .set_literals(&search.values)
+        .expect("same program, same count");
+    refined.round_numbers();
+    let rounded: Vec<f64> = refined.literals().iter().map(|l| l.value).collect();
+    let after = fine.agreement(&rounded).unwrap_or_default();
+    // never hand back something the picture likes less than the start
+    let keep_start = after.total < before.total;
+    Refined {
+        program: if keep_start { program.clone() } else { refined },
+        before,
+        after: if keep_start { before } else { after },
+        evaluations: search.used + fine.evaluations - 1,
+        elapsed: start.elapsed(),
+        snapped: search.snapped,
+    }
+}
+
+/// Radii stay positive and extrusions keep a thickness (a sign change would flip the side).
+fn keeps_meaning(role: LiteralRole, v: f64, pixel: f64) -> bool {
+    match role {
+        LiteralRole::Radius => v > 0.5 * pixel,
+        LiteralRole::Distance => v.abs() > 0.5 * pixel,
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::retrieval::native_picture;
+
+    #[test]
+    fn refinement_recovers_a_scaled_hole() {
+        // the truth: a washer; the start: its hole 30 % too large
+        let (_, truth) = crate::generate::proposals::PrimitiveFits::templates()
+            .into_iter()
+            .find(|(n, _)| n == "washer-z")
+            .unwrap();
+        let picture = native_picture(&truth).unwrap();
+        let mut start = truth.clone();
+        let lits = truth.literals();
+        let hole = lits.len() - 2; // the inner radius, before the distance
+        assert_eq!(lits[hole].role, LiteralRole::Radius);
+        start.set_literal(hole, lits[hole].value * 1.3);
+        let r = refine(
+            &start,
+            &picture,
+            RefineBudget {
+                evaluations: 300,
+                time: Duration::from_secs(60),
+            },
+            1,
+            &crate::progress::NoProgress,
+            &CancellationToken::new(),
+        );
+        assert!(r.after.total > r.before.total);
+        let got = r.program.literals()[hole].value / r.program.literals()[hole - 3].value;
+        let want = lits[hole].value / lits[hole - 3].value;
+        assert!(
+            (got - want).abs() < 0.03,
+            "hole/outer {got:.3}, want {want:.3}"
+        );
+    }
+}
