@@ -6,6 +6,7 @@ mod analysis;
 pub mod api;
 mod api_check;
 pub mod bench;
+mod chain;
 mod completion;
 #[cfg(test)]
 mod completion_tests;
@@ -25,6 +26,7 @@ mod syntax_check;
 mod tests;
 pub mod types;
 
+pub use chain::ChainStage;
 pub use completion::{
     api_completions, completion_context, ApiItem, ApiItemKind, CompletionContext, CursorPlace,
     ScopeName,

@@ -159,7 +159,10 @@ impl TestServer {
 
     /// Replaces the temp dir in `text` with `$DIR`, for snapshots.
     pub fn redact(&self, text: &str) -> String {
-        text.replace(&path_uri(self.dir.path()), "file://$DIR")
+        let dir = self.dir.path();
+        let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        text.replace(&path_uri(dir), "file://$DIR")
+            .replace(&canonical.display().to_string(), "$DIR")
     }
 
     pub async fn initialize(&mut self) -> Value {
@@ -349,6 +352,18 @@ impl TestServer {
         self.notify("exit", Value::Null).await;
         res
     }
+}
+
+/// The Python with CadQuery in CADQUERY_LSP_PYTHON; `None`, with a message saying what is
+/// skipped, without one.
+pub fn python(skipped: &str) -> Option<String> {
+    let python = std::env::var("CADQUERY_LSP_PYTHON")
+        .ok()
+        .filter(|p| !p.is_empty());
+    if python.is_none() {
+        eprintln!("skipped: set CADQUERY_LSP_PYTHON to a Python with CadQuery to test {skipped}");
+    }
+    python
 }
 
 pub fn path_uri(path: &Path) -> String {
