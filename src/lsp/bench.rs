@@ -264,8 +264,8 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         .lines()
         .enumerate()
         .skip(line_count / 2)
-        .find_map(|(n, l)| l.find(".faces(").map(|c| (n, c + 1)))
-        .ok_or_else(|| anyhow::anyhow!("the generated file has no `.faces(` to complete at"))?;
+        .find_map(|(n, l)| l.find(".union(").map(|c| (n, c + 1)))
+        .ok_or_else(|| anyhow::anyhow!("the generated file has no `.union(` to complete at"))?;
     let mut times = Vec::new();
     let mut offered = 0;
     for i in 0..args.iterations {
