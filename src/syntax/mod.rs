@@ -13,6 +13,7 @@ mod completion_tests;
 mod diagnostic;
 mod document;
 mod hover;
+mod incremental;
 mod lexical;
 mod names_check;
 mod ranking;
@@ -36,6 +37,7 @@ pub use diagnostic::{
 };
 pub use document::{parse, EditError, ParsedDocument};
 pub use hover::{hover_doc, HoverDoc};
+pub use incremental::carry_over;
 pub use repair::{repair, Repaired};
 
 /// The union of ranges as sorted, disjoint ranges (so overlap tests are a binary search,

@@ -24,12 +24,12 @@ pub fn code_actions(session: &Session, params: &CodeActionParams) -> Vec<CodeAct
     let start = convert::offset(&doc, params.range.start, encoding);
     let end = convert::offset(&doc, params.range.end, encoding);
     let mut actions = Vec::new();
-    for d in doc.parsed().diagnostics() {
+    for d in doc.static_diagnostics().iter() {
         // touching counts: a cursor right after the problem still offers its fix
         if d.range.start > end || start > d.range.end {
             continue;
         }
-        let diagnostic = convert::diagnostic(&doc, &d, encoding);
+        let diagnostic = convert::diagnostic(&doc, d, encoding);
         for (i, fix) in d.fixes.iter().enumerate() {
             let edits = fix
                 .edits

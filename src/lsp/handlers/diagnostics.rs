@@ -79,8 +79,7 @@ async fn pause(token: &CancellationToken, ms: u64) -> bool {
 
 /// Syntax and API diagnostics of one document version.
 pub fn check(doc: &Document, encoding: PositionEncoding) -> Vec<Diagnostic> {
-    doc.parsed()
-        .diagnostics()
+    doc.static_diagnostics()
         .iter()
         .map(|d| convert::diagnostic(doc, d, encoding))
         .collect()
@@ -111,8 +110,7 @@ fn runnable(doc: &Document) -> bool {
     });
     imports_cadquery
         && !doc
-            .parsed()
-            .diagnostics()
+            .static_diagnostics()
             .iter()
             .any(|d| d.severity == crate::syntax::Severity::Error && is_syntax_code(d.code))
 }
