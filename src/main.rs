@@ -12,6 +12,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Turn a picture of a part into CadQuery code that builds it (or a folder of pictures).
+    Generate(cadquery_lsp::generate::cli::GenerateArgs),
     /// Run the language server over stdio.
     Serve(cadquery_lsp::lsp::cli::ServeArgs),
     /// Execute a CadQuery script and print what it built (or the error with its line).
@@ -58,6 +60,7 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
+        Command::Generate(args) => cadquery_lsp::generate::cli::run_command(args),
         Command::Serve(args) => cadquery_lsp::lsp::cli::run_command(args),
         Command::Run(args) => runtime::cli::run_command(args),
         Command::Setup(args) => runtime::cli::setup_command(args),

@@ -1,6 +1,9 @@
 //! Generation: picture -> proposals -> execute -> render -> score -> refine -> rerank ->
 //! suggestions. See docs/DESIGN.md "Generation pipeline".
 
+pub mod cli;
+pub mod generator;
+pub mod model_source;
 pub mod native;
 pub mod picture;
 pub mod pipeline;
@@ -8,3 +11,5 @@ pub mod proposals;
 pub mod refine;
 pub mod retrieval;
 pub mod score;
+
+pub use generator::{Generator, GeneratorConfig};

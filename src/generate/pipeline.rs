@@ -84,6 +84,19 @@ pub struct GenerateStats {
     pub seconds_execute: f64,
     pub seconds_score: f64,
     pub seconds_refine: f64,
+    /// What each earlier stage alone would have answered (for the stage-lift table).
+    pub stages: StagePicks,
+}
+
+/// The answer of the pipeline cut short after each stage.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct StagePicks {
+    /// The first proposal of the first source, unexecuted.
+    pub proposal: Option<String>,
+    /// The first proposal (in source order) that built a valid solid.
+    pub filtered: Option<String>,
+    /// The best by picture agreement before refinement.
+    pub reranked: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -184,6 +197,7 @@ pub fn generate(
         ));
     }
     stats.proposals = proposals.len();
+    stats.stages.proposal = proposals.first().map(Proposal::code);
     stats.seconds_propose = t.elapsed().as_secs_f64();
     // 2. execute all, drop invalid
     check()?;
@@ -225,7 +239,18 @@ pub fn generate(
     if candidates.is_empty() {
         return Err(GenerateError::NothingValid(stats.proposals));
     }
+    stats.stages.filtered = candidates.first().map(|c| c.program.to_code());
     candidates.sort_by(|a, b| b.agreement.total.total_cmp(&a.agreement.total));
+    stats.stages.reranked = candidates
+        .iter()
+        .max_by(|a, b| {
+            rank(&a.agreement, a.log_prob, a.program.literals().len()).total_cmp(&rank(
+                &b.agreement,
+                b.log_prob,
+                b.program.literals().len(),
+            ))
+        })
+        .map(|c| c.program.to_code());
     stats.seconds_score = t.elapsed().as_secs_f64();
     // 4. refine the best few; the refined program must build again in CadQuery
     let t = Instant::now();

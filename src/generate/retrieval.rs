@@ -18,6 +18,7 @@ use super::picture::{Picture, SIZE};
 use super::proposals::{Proposal, ProposalSource};
 use super::score::chamfer_distance;
 use crate::data::Program;
+use crate::progress::{ProgressEvent, ProgressSink};
 
 const MAGIC: &[u8; 4] = b"CQLR";
 const VERSION: u32 = 1;
@@ -119,6 +120,50 @@ impl RetrievalIndex {
         Ok(skipped)
     }
 
+    /// A library of the canonical programs (`*.py`) of `dir`, at most `limit` of them in
+    /// file-name order, described in parallel; also how many files were skipped.
+    pub fn build_from_dir(
+        dir: &Path,
+        limit: usize,
+        progress: &dyn ProgressSink,
+    ) -> Result<(RetrievalIndex, usize), IndexError> {
+        use rayon::prelude::*;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|source| IndexError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "py"))
+            .collect();
+        files.sort();
+        files.truncate(limit);
+        let total = files.len() as u64;
+        let done = AtomicU64::new(0);
+        let described: Vec<Option<(Descriptor, String)>> = files
+            .par_iter()
+            .map(|f| {
+                let program = std::fs::read_to_string(f)
+                    .ok()
+                    .and_then(|code| Program::parse(&code).ok())?;
+                let picture = native_picture(&program);
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if n.is_multiple_of(64) || n == total {
+                    progress.report(ProgressEvent::new("library", n, Some(total)));
+                }
+                Some((Descriptor::of(&picture?), program.to_code()))
+            })
+            .collect();
+        let skipped = described.iter().filter(|d| d.is_none()).count();
+        Ok((
+            RetrievalIndex {
+                entries: described.into_iter().flatten().collect(),
+            },
+            skipped,
+        ))
+    }
+
     /// The `k` nearest entries' codes with their distances, nearest first.
     pub fn nearest(&self, query: &Descriptor, k: usize) -> Vec<(u32, usize)> {
         let mut d: Vec<(u32, usize)> = self
@@ -159,13 +204,18 @@ impl RetrievalIndex {
             path: path.display().to_string(),
             source,
         };
-        let bad = || IndexError::Format {
-            path: path.display().to_string(),
-        };
         let mut bytes = Vec::new();
         std::fs::File::open(path)
             .and_then(|mut f| f.read_to_end(&mut bytes))
             .map_err(io)?;
+        Self::from_bytes(&bytes, &path.display().to_string())
+    }
+
+    /// Reads a library from its bytes; `what` names it in errors.
+    pub fn from_bytes(bytes: &[u8], what: &str) -> Result<RetrievalIndex, IndexError> {
+        let bad = || IndexError::Format {
+            path: what.to_string(),
+        };
         let mut at = 0usize;
         let mut take = |n: usize| -> Result<&[u8], IndexError> {
             let s = bytes.get(at..at + n).ok_or_else(bad)?;
