@@ -3,15 +3,45 @@
 //! (code fitted to the document, a score in 0..1, the render as PNG bytes). No protocol
 //! types here; `handlers::execute_command` converts and applies.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::settings::Settings;
+use crate::generate::generator::{Generator, GeneratorConfig};
 use crate::generate::picture::Picture;
-use crate::generate::pipeline::{self, GenerateError, GenerateOptions, Suggestion};
-use crate::generate::proposals::{PrimitiveFits, ProposalSource};
+use crate::generate::pipeline::{GenerateError, GenerateOptions, Suggestion};
 use crate::progress::{CancellationToken, ProgressEvent, ProgressSink};
 use crate::runtime::WorkerPool;
+
+/// The proposal sources, loaded on the first generation and kept while `modelPath` stays
+/// the same (the program library alone takes a moment to load).
+#[derive(Default)]
+pub struct Generators {
+    loaded: Mutex<Option<(Option<PathBuf>, Arc<Generator>)>>,
+}
+
+impl Generators {
+    /// The generator for `model` (a blocking load the first time).
+    pub fn get(&self, model: Option<&Path>) -> Result<Arc<Generator>, String> {
+        let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((key, generator)) = loaded.as_ref() {
+            if key.as_deref() == model {
+                return Ok(Arc::clone(generator));
+            }
+        }
+        let config = GeneratorConfig {
+            model_dir: model.map(Path::to_path_buf),
+            ..GeneratorConfig::default()
+        };
+        let generator = Arc::new(Generator::new(&config).map_err(|e| {
+            format!("cannot load the generation sources: {e:#}; check `cadquery.modelPath`")
+        })?);
+        tracing::info!("generation sources: {}", generator.loaded.join("; "));
+        *loaded = Some((model.map(Path::to_path_buf), Arc::clone(&generator)));
+        Ok(generator)
+    }
+}
 
 /// One candidate as offered to the user, best first.
 #[derive(Debug, Clone)]
@@ -47,25 +77,32 @@ pub fn overall_percent(event: &ProgressEvent) -> Option<u32> {
     Some(from + (to - from) * fraction / 100)
 }
 
-/// Runs the pipeline on a loaded picture; candidates fitted to `document`.
+/// Why a generation gave nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerationFailure {
+    /// The model or the program library could not be loaded.
+    #[error("{0}")]
+    Sources(String),
+    #[error(transparent)]
+    Pipeline(#[from] GenerateError),
+}
+
+/// Runs the pipeline on a loaded picture with the sources for the settings' model;
+/// candidates fitted to `document`.
 pub fn generate(
+    generators: &Generators,
     picture: &Picture,
     document: &str,
     pool: &WorkerPool,
     settings: &Settings,
     progress: &dyn ProgressSink,
     cancel: &CancellationToken,
-) -> Result<Vec<Offered>, GenerateError> {
-    // the model and a retrieval library join here when the pipeline's `Generator` lands
-    let sources: [&dyn ProposalSource; 1] = [&PrimitiveFits];
-    let (suggestions, _stats) = pipeline::generate(
-        picture,
-        &sources,
-        pool,
-        &options(settings),
-        progress,
-        cancel,
-    )?;
+) -> Result<Vec<Offered>, GenerationFailure> {
+    let generator = generators
+        .get(settings.model_path.as_deref())
+        .map_err(GenerationFailure::Sources)?;
+    let (suggestions, _stats) =
+        generator.generate(picture, pool, &options(settings), progress, cancel)?;
     Ok(suggestions.iter().map(|s| offered(s, document)).collect())
 }
 

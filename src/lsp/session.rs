@@ -46,6 +46,7 @@ pub struct Session {
     progress_cancels: DashMap<String, CancellationToken>,
     /// Generations are CPU-heavy: one at a time, later ones wait their turn.
     pub generation_turn: tokio::sync::Mutex<()>,
+    pub generators: super::generation::Generators,
     /// The candidates of the last generation into each document, for the
     /// "Use candidate N" code actions on the inserted block.
     generated: DashMap<Uri, Vec<GeneratedCandidate>>,
@@ -100,6 +101,7 @@ impl Session {
             progress_ids: AtomicU64::new(1),
             progress_cancels: DashMap::new(),
             generation_turn: tokio::sync::Mutex::new(()),
+            generators: Default::default(),
             generated: DashMap::new(),
             last_completion: Default::default(),
         }

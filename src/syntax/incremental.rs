@@ -11,11 +11,7 @@ use super::document::ParsedDocument;
 const NEUTRAL_TOKENS: [&str; 3] = ["integer", "float", "comment"];
 
 /// The leaf token around `start..end`, with its kind, when it is of a neutral kind.
-fn neutral_token(
-    doc: &ParsedDocument,
-    start: usize,
-    end: usize,
-) -> Option<(TextRange, u16)> {
+fn neutral_token(doc: &ParsedDocument, start: usize, end: usize) -> Option<(TextRange, u16)> {
     let node = doc
         .tree()
         .root_node()

@@ -46,6 +46,9 @@ pub fn quick(python: &str) -> Value {
     })
 }
 
+/// How long a test generation may take on a loaded 2-core machine.
+pub const GENERATION_WAIT: std::time::Duration = std::time::Duration::from_secs(180);
+
 pub fn generate_request(id: i64, image: &Path, uri: &str, token: &str) -> Value {
     json!({
         "jsonrpc": "2.0", "id": id, "method": "workspace/executeCommand",
@@ -148,7 +151,7 @@ async fn generation_reports_progress_inserts_the_best_candidate_and_offers_the_o
     server
         .send(&generate_request(7, &picture, &uri, "gen-7"))
         .await;
-    let res = server.response(json!(7)).await;
+    let res = server.response_within(json!(7), GENERATION_WAIT).await;
     let result = &res["result"];
     let candidates = result["candidates"].as_array().expect("candidates");
     assert!(!candidates.is_empty(), "{res}");
@@ -195,6 +198,14 @@ async fn generation_reports_progress_inserts_the_best_candidate_and_offers_the_o
         })
         .collect();
     stages.dedup();
+    // refinement reports only when it runs (a candidate that already matches skips it)
+    assert!(
+        stages
+            .iter()
+            .all(|s| ["propose", "execute", "refine"].contains(&s.as_str())),
+        "{stages:?}"
+    );
+    stages.truncate(2);
     expect![[r#"
         (
             String("Generating CadQuery from plate.png"),
@@ -202,7 +213,6 @@ async fn generation_reports_progress_inserts_the_best_candidate_and_offers_the_o
             [
                 "propose",
                 "execute",
-                "refine",
             ],
         )
     "#]]
@@ -261,7 +271,7 @@ async fn a_document_edited_during_generation_gets_no_edit() {
         .send(&generate_request(9, &picture, &uri, "gen-9"))
         .await;
     server.edit(&uri, 2, (1, 0), (1, 0), "x = 1\n").await;
-    let res = server.response(json!(9)).await;
+    let res = server.response_within(json!(9), GENERATION_WAIT).await;
     assert_eq!(res["result"]["applied"], json!(false), "{res}");
     assert!(!res["result"]["candidates"].as_array().unwrap().is_empty());
     let message = server.notification("window/showMessage").await;
@@ -302,7 +312,7 @@ async fn generation_is_cancelled_by_the_progress_button_and_by_cancel_request() 
     server
         .notify("window/workDoneProgress/cancel", json!({"token": "gen-11"}))
         .await;
-    let res = server.response(json!(11)).await;
+    let res = server.response_within(json!(11), GENERATION_WAIT).await;
     assert_eq!(res["error"]["code"], -32800, "{res}");
     assert_eq!(
         res["error"]["message"],
@@ -314,7 +324,7 @@ async fn generation_is_cancelled_by_the_progress_button_and_by_cancel_request() 
         .await;
     wait_for_begin(&mut server, "gen-12").await;
     server.notify("$/cancelRequest", json!({"id": 12})).await;
-    let res = server.response(json!(12)).await;
+    let res = server.response_within(json!(12), GENERATION_WAIT).await;
     assert_eq!(res["error"]["code"], -32800, "{res}");
     // the cancelled run ends its progress and frees the turn for the next generation
     loop {

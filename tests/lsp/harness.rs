@@ -205,7 +205,12 @@ impl TestServer {
 
     /// Waits for the response with `id`, keeping everything else in the inbox.
     pub async fn response(&mut self, id: Value) -> Value {
-        self.wait_for(&format!("the response to request {id}"), |m| {
+        self.response_within(id, WAIT).await
+    }
+
+    /// Same, for a request that may take up to `wait` (a generation on a loaded machine).
+    pub async fn response_within(&mut self, id: Value, wait: Duration) -> Value {
+        self.wait_within(&format!("the response to request {id}"), wait, |m| {
             m.get("method").is_none() && m["id"] == id
         })
         .await
@@ -246,10 +251,19 @@ impl TestServer {
     }
 
     async fn wait_for(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        self.wait_within(what, WAIT, wanted).await
+    }
+
+    async fn wait_within(
+        &mut self,
+        what: &str,
+        wait: Duration,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Value {
         if let Some(i) = self.inbox.iter().position(&wanted) {
             return self.inbox.remove(i).unwrap();
         }
-        let deadline = tokio::time::Instant::now() + WAIT;
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
             let message = match tokio::time::timeout_at(deadline, self.read_message()).await {
                 Ok(Some(m)) => m,

@@ -70,7 +70,9 @@ async fn a_whole_session_over_stdio() {
                 "stdio-gen",
             ))
             .await;
-        let res = server.response(json!(50)).await;
+        let res = server
+            .response_within(json!(50), crate::generate::GENERATION_WAIT)
+            .await;
         assert_eq!(res["result"]["applied"], json!(true), "{res}");
         let progress: Vec<_> = server
             .drain("$/progress")

@@ -17,7 +17,7 @@ use tower_lsp_server::ls_types::{
 
 use crate::generate::pipeline::GenerateError;
 use crate::lsp::convert;
-use crate::lsp::generation::{self, Offered};
+use crate::lsp::generation::{self, GenerationFailure, Offered};
 use crate::lsp::runner::Unavailable;
 use crate::lsp::session::{GeneratedCandidate, Session};
 use crate::lsp::work_progress::{run_with_progress, Reporting};
@@ -153,8 +153,19 @@ async fn generate(
             run_with_progress(
                 &session,
                 reporting,
-                move |progress| {
-                    generation::generate(&picture, &document, &pool, &settings, progress, &cancel)
+                {
+                    let session = Arc::clone(&session);
+                    move |progress| {
+                        generation::generate(
+                            &session.generators,
+                            &picture,
+                            &document,
+                            &pool,
+                            &settings,
+                            progress,
+                            &cancel,
+                        )
+                    }
                 },
                 |r| {
                     Some(match r {
@@ -170,12 +181,12 @@ async fn generate(
     guard.disarm();
     let offered = match outcome {
         Ok(Ok(Ok(offered))) => offered,
-        Ok(Ok(Err(GenerateError::Cancelled))) => {
+        Ok(Ok(Err(GenerationFailure::Pipeline(GenerateError::Cancelled)))) => {
             let mut e = Error::request_cancelled();
             e.message = format!("generation from {name} cancelled").into();
             return Err(e);
         }
-        Ok(Ok(Err(GenerateError::NothingValid(n)))) => {
+        Ok(Ok(Err(GenerationFailure::Pipeline(GenerateError::NothingValid(n))))) => {
             session
                 .log(
                     MessageType::WARNING,
