@@ -259,7 +259,32 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         10.0,
     );
 
-    println!("API completion: not measured: completion is not implemented yet (it waits for the syntax module's completion API)");
+    // 2. completion after `.` on a chain in the middle of the long file
+    let (line, column) = text
+        .lines()
+        .enumerate()
+        .skip(line_count / 2)
+        .find_map(|(n, l)| l.find(".union(").map(|c| (n, c + 1)))
+        .ok_or_else(|| anyhow::anyhow!("the generated file has no `.union(` to complete at"))?;
+    let mut times = Vec::new();
+    let mut offered = 0;
+    for i in 0..args.iterations {
+        let t = Instant::now();
+        let res = client
+            .request(
+                "textDocument/completion",
+                json!({"textDocument": {"uri": uri},
+                       "position": {"line": line, "character": column + i % 3}}),
+            )
+            .await?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+        offered = res["result"]["items"].as_array().map_or(0, |a| a.len());
+    }
+    report(
+        &format!("API completion after `.` ({line_count} lines; {offered} items in the last list)"),
+        times,
+        30.0,
+    );
 
     // 3. execution after save, warm pool
     if args.no_execution {

@@ -1,9 +1,13 @@
 //! An open document: text with its tree-sitter tree (re-parsed incrementally), version and
 //! line index, updated together by one method so they can never disagree (ruff's
-//! `TextDocument`). Edits from older versions are refused.
+//! `TextDocument`). Edits from older versions are refused. The static findings are kept with
+//! the text: an edit that cannot change them (inside a number or a comment) carries them over
+//! instead of re-checking the whole file.
+
+use std::sync::{Arc, OnceLock};
 
 use super::line_index::{LineCol, LineIndex, PositionEncoding};
-use crate::syntax::ParsedDocument;
+use crate::syntax::{carry_over, Diagnostic, ParsedDocument};
 
 /// One change of a `didChange` notification, in client positions; `range: None` replaces all.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +21,8 @@ pub struct Document {
     parsed: ParsedDocument,
     version: i32,
     index: LineIndex,
+    /// Syntax and API findings of this text, computed on first use.
+    findings: OnceLock<Arc<Vec<Diagnostic>>>,
 }
 
 /// Why a change was not applied.
@@ -33,7 +39,17 @@ impl Document {
             parsed: ParsedDocument::new(text),
             version,
             index,
+            findings: OnceLock::new(),
         }
+    }
+
+    /// The syntax and API findings of the current text (checked once per text, or carried
+    /// over from the previous text when the edit cannot change them).
+    pub fn static_diagnostics(&self) -> Arc<Vec<Diagnostic>> {
+        Arc::clone(
+            self.findings
+                .get_or_init(|| Arc::new(self.parsed.diagnostics())),
+        )
     }
 
     pub fn text(&self) -> &str {
@@ -69,6 +85,7 @@ impl Document {
             });
         }
         for change in changes {
+            let known = self.findings.take();
             match change.range {
                 None => self.parsed.replace(change.text.as_str()),
                 Some((start, end)) => {
@@ -76,9 +93,16 @@ impl Document {
                     let b = self.offset(end, encoding);
                     // a reversed range is treated as the range between its ends
                     let (a, b) = (a.min(b), a.max(b));
+                    let before = known.as_ref().map(|_| self.parsed.clone());
                     // offsets from the index are in bounds and on char boundaries
                     if let Err(e) = self.parsed.edit(a, b, &change.text) {
                         tracing::error!("edit {a}..{b} refused by the parser: {e}");
+                    } else if let (Some(before), Some(known)) = (before, known) {
+                        let len = change.text.len();
+                        if let Some(carried) = carry_over(&before, &self.parsed, a, b, len, &known)
+                        {
+                            let _ = self.findings.set(Arc::new(carried));
+                        }
                     }
                 }
             }
@@ -136,6 +160,27 @@ mod tests {
         );
         assert_eq!(doc.version(), 2);
         assert_eq!(doc.index().line_count(), 3);
+    }
+
+    #[test]
+    fn findings_carried_over_an_edit_equal_a_fresh_check() {
+        let text = "import cadquery as cq\nr = cq.Workplane().box(1, 2, 3)\nr.fillets(0.5)\n";
+        let mut doc = Document::new(text.into(), 1);
+        assert_eq!(doc.static_diagnostics().len(), 1);
+        // inside a number: carried over (already there before any check runs)
+        doc.apply(&[edit(1, 26, 1, 27, "25")], 2, PositionEncoding::Utf16)
+            .unwrap();
+        assert!(
+            doc.findings.get().is_some(),
+            "the number edit was not carried"
+        );
+        let fresh = ParsedDocument::new(doc.text()).diagnostics();
+        assert_eq!(*doc.static_diagnostics(), fresh);
+        // a name: checked again
+        doc.apply(&[edit(2, 2, 2, 9, "fillet")], 3, PositionEncoding::Utf16)
+            .unwrap();
+        assert!(doc.findings.get().is_none());
+        assert!(doc.static_diagnostics().is_empty());
     }
 
     #[test]

@@ -7,8 +7,11 @@ mod convert;
 mod document;
 pub mod execution;
 mod frame;
+mod generation;
 mod handlers;
+mod image_refs;
 mod line_index;
+mod preview;
 mod runner;
 mod server;
 mod session;
@@ -39,7 +42,12 @@ where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite + Unpin,
 {
-    let (service, socket) = LspService::new(server::Server::new);
+    let (service, socket) = LspService::build(server::Server::new)
+        .custom_method(
+            "window/workDoneProgress/cancel",
+            server::Server::work_done_progress_cancel,
+        )
+        .finish();
     let session = Arc::clone(service.inner().session());
     transport::serve(input, output, service, socket, limits).await;
     if session.shutdown_requested() {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::session::Session;
 use super::settings::Settings;
-use super::work_progress::run_with_progress;
+use super::work_progress::{run_with_progress, Reporting};
 use crate::runtime::{PoolConfig, WorkerPool};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -83,9 +83,14 @@ impl Runner {
             job_timeout: Duration::from_millis(settings.execution_timeout_ms),
             ..PoolConfig::default()
         };
-        let started = run_with_progress(session, "Starting CadQuery", move |progress| {
-            WorkerPool::start_with_progress(cfg, progress).map_err(|e| e.to_string())
-        })
+        let started = run_with_progress(
+            session,
+            Reporting::titled("Starting CadQuery"),
+            move |progress| {
+                WorkerPool::start_with_progress(cfg, progress).map_err(|e| e.to_string())
+            },
+            |_| None,
+        )
         .await
         .and_then(|r| r);
         match started {

@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{
-    CodeActionParams, CodeActionResponse, DidChangeConfigurationParams,
-    DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
-    DidSaveTextDocumentParams, Hover, HoverParams, InitializeParams, InitializeResult,
-    InitializedParams, MessageType,
+    CodeActionParams, CodeActionResponse, CompletionItem, CompletionParams, CompletionResponse,
+    DidChangeConfigurationParams, DidChangeTextDocumentParams, DidCloseTextDocumentParams,
+    DidOpenTextDocumentParams, DidSaveTextDocumentParams, ExecuteCommandParams, Hover, HoverParams,
+    InitializeParams, InitializeResult, InitializedParams, LSPAny, MessageType, NumberOrString,
+    WorkDoneProgressCancelParams,
 };
 use tower_lsp_server::{Client, LanguageServer};
 
@@ -30,6 +31,17 @@ impl Server {
 
     pub fn session(&self) -> &Arc<Session> {
         &self.session
+    }
+
+    /// `window/workDoneProgress/cancel` (tower-lsp-server has no trait method for it).
+    pub async fn work_done_progress_cancel(&self, params: WorkDoneProgressCancelParams) {
+        let key = match params.token {
+            NumberOrString::Number(n) => n.to_string(),
+            NumberOrString::String(s) => s,
+        };
+        if !self.session.cancel_progress(&key) {
+            tracing::info!("cancel of progress {key}: nothing running under that token");
+        }
     }
 }
 
@@ -94,6 +106,18 @@ impl LanguageServer for Server {
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         Ok(handlers::hover::hover(&self.session, &params))
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        Ok(handlers::completion::completion(&self.session, &params))
+    }
+
+    async fn completion_resolve(&self, item: CompletionItem) -> Result<CompletionItem> {
+        Ok(handlers::completion::resolve(&self.session, item))
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        handlers::execute_command::execute_command(&self.session, params).await
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {

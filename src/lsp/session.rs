@@ -22,6 +22,7 @@ pub struct ClientFeatures {
     pub configuration: bool,
     pub work_done_progress: bool,
     pub markdown_hover: bool,
+    pub markdown_completion: bool,
 }
 
 pub struct Session {
@@ -40,6 +41,24 @@ pub struct Session {
     builds: DashMap<Uri, LastBuild>,
     pub runner: Runner,
     progress_ids: AtomicU64,
+    /// Cancellation of each running work-done progress, by token, for
+    /// `window/workDoneProgress/cancel`.
+    progress_cancels: DashMap<String, CancellationToken>,
+    /// Generations are CPU-heavy: one at a time, later ones wait their turn.
+    pub generation_turn: tokio::sync::Mutex<()>,
+    pub generators: super::generation::Generators,
+    /// The candidates of the last generation into each document, for the
+    /// "Use candidate N" code actions on the inserted block.
+    generated: DashMap<Uri, Vec<GeneratedCandidate>>,
+    /// The items of the last completion, for `completionItem/resolve`.
+    last_completion: std::sync::Mutex<Vec<crate::syntax::ApiItem>>,
+}
+
+/// One candidate of a generation as it was offered: the exact text inserted for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneratedCandidate {
+    pub code: String,
+    pub score: f64,
 }
 
 /// The diagnostics of one document version, by kind; published together.
@@ -62,6 +81,8 @@ pub struct LastBuild {
     pub version: i32,
     pub result_name: String,
     pub facts: SolidFacts,
+    /// A PNG of the part in the picture convention, when the client shows images.
+    pub preview: Option<std::path::PathBuf>,
 }
 
 impl Session {
@@ -78,6 +99,11 @@ impl Session {
             builds: DashMap::new(),
             runner: Runner::default(),
             progress_ids: AtomicU64::new(1),
+            progress_cancels: DashMap::new(),
+            generation_turn: tokio::sync::Mutex::new(()),
+            generators: Default::default(),
+            generated: DashMap::new(),
+            last_completion: Default::default(),
         }
     }
 
@@ -119,6 +145,7 @@ impl Session {
         self.documents.remove(uri);
         self.results.remove(uri);
         self.builds.remove(uri);
+        self.generated.remove(uri);
         if let Some((_, token)) = self.pending_diagnostics.remove(uri) {
             token.cancel();
         }
@@ -200,7 +227,55 @@ impl Session {
         self.progress_ids.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// Remembers how to cancel the progress `token` until [`Session::forget_progress`].
+    pub fn track_progress(&self, token: String, cancel: CancellationToken) {
+        self.progress_cancels.insert(token, cancel);
+    }
+
+    pub fn forget_progress(&self, token: &str) {
+        self.progress_cancels.remove(token);
+    }
+
+    /// `window/workDoneProgress/cancel`: false when no running work has that token.
+    pub fn cancel_progress(&self, token: &str) -> bool {
+        self.progress_cancels
+            .get(token)
+            .map(|c| c.cancel())
+            .is_some()
+    }
+
+    pub fn record_generation(&self, uri: &Uri, candidates: Vec<GeneratedCandidate>) {
+        self.generated.insert(uri.clone(), candidates);
+    }
+
+    pub fn generation(&self, uri: &Uri) -> Vec<GeneratedCandidate> {
+        self.generated
+            .get(uri)
+            .map(|g| g.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn remember_completion(&self, items: Vec<crate::syntax::ApiItem>) {
+        *self
+            .last_completion
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = items;
+    }
+
+    /// The item of the last completion with this label.
+    pub fn completed_item(&self, label: &str) -> Option<crate::syntax::ApiItem> {
+        self.last_completion
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|i| i.label == label)
+            .cloned()
+    }
+
     pub fn request_shutdown(&self) {
+        for entry in self.progress_cancels.iter() {
+            entry.value().cancel();
+        }
         self.shutdown_requested.store(true, Ordering::SeqCst);
         self.shutdown.cancel();
         for entry in self.pending_diagnostics.iter() {

@@ -22,7 +22,8 @@ pub struct Settings {
     pub candidate_count: u32,
     /// Wall-clock budget of one generation, all stages together.
     pub generation_budget_ms: u64,
-    /// Executions a generation may spend refining numbers.
+    /// Evaluations (native renders) a generation may spend refining the numbers of each of its
+    /// best candidates; each refined winner is then executed once more by CadQuery.
     pub refine_executions: u32,
     /// Wall-clock limit of one script execution.
     pub execution_timeout_ms: u64,
@@ -34,6 +35,8 @@ pub struct Settings {
     pub execute_on_save: bool,
     /// Also run it after this long without edits; 0 turns it off.
     pub execute_after_idle_ms: u64,
+    /// Where hover previews (PNG renders of the part) are written; `None`: the user's cache.
+    pub preview_dir: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -43,12 +46,13 @@ impl Default for Settings {
             model_path: None,
             candidate_count: 8,
             generation_budget_ms: 60_000,
-            refine_executions: 64,
+            refine_executions: 900,
             execution_timeout_ms: 10_000,
             pool_size: 2,
             diagnostics_debounce_ms: 20,
             execute_on_save: true,
             execute_after_idle_ms: 1_500,
+            preview_dir: None,
         }
     }
 }
@@ -64,6 +68,7 @@ const KNOWN: &[&str] = &[
     "diagnosticsDebounceMs",
     "executeOnSave",
     "executeAfterIdleMs",
+    "previewDir",
 ];
 
 impl Settings {
@@ -104,6 +109,7 @@ impl Settings {
                 "executeAfterIdleMs" => set(&mut self.execute_after_idle_ms, v, |n| {
                     in_range(*n, 0, 600_000)
                 }),
+                "previewDir" => set(&mut self.preview_dir, v, |_| Ok(())),
                 _ => Err(format!("unknown setting (known: {})", KNOWN.join(", "))),
             };
             if let Err(why) = applied {
@@ -158,7 +164,7 @@ mod tests {
             [
                 "setting `cadquery.candidateCount` = 0: must be between 1 and 64; kept the previous value",
                 "setting `cadquery.executeOnSave` = \"yes\": invalid type: string \"yes\", expected a boolean; kept the previous value",
-                "setting `cadquery.colour` = \"blue\": unknown setting (known: pythonPath, modelPath, candidateCount, generationBudgetMs, refineExecutions, executionTimeoutMs, poolSize, diagnosticsDebounceMs, executeOnSave, executeAfterIdleMs); kept the previous value",
+                "setting `cadquery.colour` = \"blue\": unknown setting (known: pythonPath, modelPath, candidateCount, generationBudgetMs, refineExecutions, executionTimeoutMs, poolSize, diagnosticsDebounceMs, executeOnSave, executeAfterIdleMs, previewDir); kept the previous value",
             ]
         "#]]
         .assert_debug_eq(&problems);

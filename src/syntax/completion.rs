@@ -6,6 +6,7 @@ use tree_sitter::Node;
 
 use super::analysis::{analyze, Analysis};
 use super::api::{api, MemberKind};
+use super::chain::{chain_stage, stage_rank, ChainStage};
 use super::diagnostic::TextRange;
 use super::document::ParsedDocument;
 use super::ranking::member_rank;
@@ -46,6 +47,8 @@ pub struct CompletionContext {
     pub replace: TextRange,
     /// Names bound before the cursor in its scope, with types where known.
     pub names: Vec<ScopeName>,
+    /// After `.` on a chain whose last call tells what the stack holds.
+    pub stage: Option<ChainStage>,
 }
 
 pub fn completion_context(text: &str, offset: usize) -> CompletionContext {
@@ -188,16 +191,18 @@ impl ParsedDocument {
         let analysis = analyze(text, self.tree());
         let names = scope_names(&analysis, offset);
         let nest = nesting(text, offset);
+        let mut stage = None;
         let place = if nest.in_string_or_comment {
             CursorPlace::StringOrComment
         } else {
-            self.place(&analysis, offset, word_start, &nest)
+            self.place(&analysis, offset, word_start, &nest, &mut stage)
         };
         CompletionContext {
             place,
             prefix: text[word_start..offset].to_string(),
             replace: TextRange::new(word_start, word_end),
             names,
+            stage,
         }
     }
 
@@ -207,14 +212,16 @@ impl ParsedDocument {
         offset: usize,
         word_start: usize,
         nest: &Nesting,
+        stage: &mut Option<ChainStage>,
     ) -> CursorPlace {
         let text = self.text();
         let before = skip_space_back(text, word_start);
         if before > 0 && text.as_bytes()[before - 1] == b'.' {
             let receiver_end = skip_space_back(text, before - 1);
             let env = analysis.env_at(offset);
-            let receiver = expression_ending_at(self, receiver_end)
-                .map_or(Ty::Unknown, |n| infer(text, n, &env));
+            let receiver_node = expression_ending_at(self, receiver_end);
+            *stage = receiver_node.and_then(|n| chain_stage(text, n));
+            let receiver = receiver_node.map_or(Ty::Unknown, |n| infer(text, n, &env));
             return CursorPlace::Member { receiver };
         }
         if let Some(&open) = nest.open.last() {
@@ -476,8 +483,30 @@ pub fn api_completions(ctx: &CompletionContext) -> Vec<ApiItem> {
         CursorPlace::StringOrComment => Vec::new(),
     };
     items.retain(|i| !i.label.starts_with('_') && matches_prefix(&i.label, &ctx.prefix));
-    // What starts with the typed text comes before what merely contains its letters.
-    let prefix = ctx.prefix.to_ascii_lowercase();
+    // What makes sense at this point of a Workplane chain first, in its own order.
+    if let (
+        Some(stage),
+        CursorPlace::Member {
+            receiver: Ty::Instance(class),
+        },
+    ) = (ctx.stage, &ctx.place)
+    {
+        if class != "Workplane" {
+            return sorted(items, &ctx.prefix);
+        }
+        for item in &mut items {
+            if let Some(r) = stage_rank(stage, &item.label) {
+                item.rank = r as u32;
+            }
+        }
+    }
+    sorted(items, &ctx.prefix)
+}
+
+/// What starts with the typed text comes before what merely contains its letters; then by
+/// rank and label.
+fn sorted(mut items: Vec<ApiItem>, prefix: &str) -> Vec<ApiItem> {
+    let prefix = prefix.to_ascii_lowercase();
     let starts = |i: &ApiItem| !i.label.to_ascii_lowercase().starts_with(&prefix);
     items.sort_by(|a, b| (starts(a), a.rank, &a.label).cmp(&(starts(b), b.rank, &b.label)));
     items

@@ -28,12 +28,12 @@ fn after_a_dot_on_a_workplane_chain() {
         "import cadquery as cq\nr = cq.Workplane('XY').box(1, 2, 3)\nr.faces('>Z').$0\n",
         expect![[r#"
             Member { receiver: Instance("Workplane") } prefix=""
-            lineTo | lineTo(x: float, y: float, forConstruction: bool = False) -> Workplane
-            extrude | extrude(until: Union[float, Literal['next', 'last'], Face], combine: Union[bool, Literal['cut', 'a', 's']] = True, clean: bool = True, both: bool = False, taper: Optional[float] = None) -> Workplane
-            add | add(obj)
-            moveTo | moveTo(x: float = 0, y: float = 0) -> Workplane
-            circle | circle(radius: float, forConstruction: bool = False) -> Workplane
-            close | close() -> Workplane
+            workplane | workplane(offset: float = 0.0, invert: bool = False, centerOption: Literal['CenterOfMass', 'ProjectedOrigin', 'CenterOfBoundBox'] = 'ProjectedOrigin', origin: Union[Tuple[float, float], Tuple[float, float, float], Vector, NoneType] = None) -> Workplane
+            shell | shell(thickness: float, kind: Literal['arc', 'intersection'] = 'arc') -> Workplane
+            edges | edges(selector: Union[str, Selector, NoneType] = None, tag: Optional[str] = None) -> Workplane
+            fillet | fillet(radius: float) -> Workplane
+            chamfer | chamfer(length: float, length2: Optional[float] = None) -> Workplane
+            wires | wires(selector: Union[str, Selector, NoneType] = None, tag: Optional[str] = None) -> Workplane
             (111 items)
         "#]],
     );
@@ -46,10 +46,10 @@ fn partial_method_name_on_a_multiline_chain() {
         expect![[r#"
             Member { receiver: Instance("Workplane") } prefix="ext"
             extrude | extrude(until: Union[float, Literal['next', 'last'], Face], combine: Union[bool, Literal['cut', 'a', 's']] = True, clean: bool = True, both: bool = False, taper: Optional[float] = None) -> Workplane
+            twistExtrude | twistExtrude(distance: float, angleDegrees: float, combine: Union[bool, Literal['cut', 'a', 's']] = True, clean: bool = True) -> Workplane
             export | export(fname: str, tolerance: float = 0.1, angularTolerance: float = 0.1, unit: Literal['MM', 'CM', 'M', 'KM', 'INCH', 'FT', 'MI', 'UM', 'NM'] = 'MM', outputUnit: Optional[Literal['MM', 'CM', 'M', 'KM', 'INCH', 'FT', 'MI', 'UM', 'NM']] = None, opt: Optional[Dict[str, Any]] = None) -> Workplane
             exportSvg | exportSvg(fileName: str)
             text | text(txt: str, fontsize: float, distance: float, combine: Union[bool, Literal['cut', 'a', 's']] = 'cut', clean: bool = True, font: str = 'Arial', fontPath: Optional[str] = None, kind: Literal['regular', 'bold', 'italic'] = 'regular', halign: Literal['center', 'left', 'right'] = 'center', valign: Literal['center', 'top', 'bottom'] = 'center') -> Workplane
-            twistExtrude | twistExtrude(distance: float, angleDegrees: float, combine: Union[bool, Literal['cut', 'a', 's']] = True, clean: bool = True) -> Workplane
             (5 items)
         "#]],
     );

@@ -6,12 +6,14 @@ mod analysis;
 pub mod api;
 mod api_check;
 pub mod bench;
+mod chain;
 mod completion;
 #[cfg(test)]
 mod completion_tests;
 mod diagnostic;
 mod document;
 mod hover;
+mod incremental;
 mod lexical;
 mod names_check;
 mod ranking;
@@ -25,6 +27,7 @@ mod syntax_check;
 mod tests;
 pub mod types;
 
+pub use chain::ChainStage;
 pub use completion::{
     api_completions, completion_context, ApiItem, ApiItemKind, CompletionContext, CursorPlace,
     ScopeName,
@@ -34,6 +37,7 @@ pub use diagnostic::{
 };
 pub use document::{parse, EditError, ParsedDocument};
 pub use hover::{hover_doc, HoverDoc};
+pub use incremental::carry_over;
 pub use repair::{repair, Repaired};
 
 /// The union of ranges as sorted, disjoint ranges (so overlap tests are a binary search,

@@ -6,13 +6,7 @@ use serde_json::{json, Value};
 use crate::harness::{TestServer, TestServerBuilder};
 
 fn python() -> Option<String> {
-    let python = std::env::var("CADQUERY_LSP_PYTHON")
-        .ok()
-        .filter(|p| !p.is_empty());
-    if python.is_none() {
-        eprintln!("skipped: set CADQUERY_LSP_PYTHON to a Python with CadQuery to test execution diagnostics");
-    }
-    python
+    crate::harness::python("execution diagnostics")
 }
 
 async fn server(python: &str, idle_ms: u64) -> TestServer {
@@ -113,6 +107,19 @@ async fn hover_on_the_result_shows_the_parts_facts_after_a_run() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
+    // the preview: a PNG render of the part in the picture convention
+    let (shown, image) = shown.rsplit_once("\n\n").unwrap();
+    let path = image
+        .strip_prefix("![render of `result`](file://")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("no preview link: {image}"));
+    let preview = image::open(path).expect("the preview is a picture");
+    assert_eq!((preview.width(), preview.height()), (448, 448));
+    let grey = preview.to_rgb8().pixels().filter(|p| p[0] == 141).count();
+    assert!(
+        grey > 1000,
+        "the part is drawn in the faces' grey ({grey} px)"
+    );
     expect_test::expect![[r#"
         **`result`: the part**
 
@@ -121,6 +128,53 @@ async fn hover_on_the_result_shows_the_parts_facts_after_a_run() {
         - centroid: (0, 0, 0)
         - solids: 1
         - valid B-rep: yes"#]]
-    .assert_eq(&shown);
+    .assert_eq(shown);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_worker_crash_during_requests_leaves_the_server_answering() {
+    let Some(python) = python() else { return };
+    let mut server = server(&python, 0).await;
+    // a script that kills its worker process, run on save while requests are in flight
+    let text =
+        "import os\nimport cadquery as cq\nresult = cq.Workplane().box(1, 1, 1)\nos._exit(3)\n";
+    let uri = server.open("crash.py", text).await;
+    save(&mut server, &uri).await;
+    let at = |line: u32, character: u32| json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}});
+    for _ in 0..20 {
+        let hover = server.request("textDocument/hover", at(2, 20)).await;
+        assert!(hover.get("error").is_none(), "{hover}");
+        let completion = server.request("textDocument/completion", at(2, 19)).await;
+        assert!(completion.get("error").is_none(), "{completion}");
+    }
+    let d = diagnostics_with(&mut server, &uri, 1, "execution-error").await;
+    let message = d[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("WorkerCrashed when running the script") && message.contains("code 3"),
+        "{d}"
+    );
+    // the pool replaced the worker: the fixed script runs and its part shows on hover
+    server
+        .replace_all(
+            &uri,
+            2,
+            "import cadquery as cq\nresult = cq.Workplane().box(1, 2, 3)\n",
+        )
+        .await;
+    save(&mut server, &uri).await;
+    let deadline = tokio::time::Instant::now() + crate::harness::WAIT;
+    loop {
+        let res = server.request("textDocument/hover", at(1, 2)).await;
+        let value = res["result"]["contents"]["value"].as_str().unwrap_or("");
+        if value.contains("volume: 6") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no run after the crash: {res}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     server.shutdown().await;
 }

@@ -159,7 +159,10 @@ impl TestServer {
 
     /// Replaces the temp dir in `text` with `$DIR`, for snapshots.
     pub fn redact(&self, text: &str) -> String {
-        text.replace(&path_uri(self.dir.path()), "file://$DIR")
+        let dir = self.dir.path();
+        let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        text.replace(&path_uri(dir), "file://$DIR")
+            .replace(&canonical.display().to_string(), "$DIR")
     }
 
     pub async fn initialize(&mut self) -> Value {
@@ -202,7 +205,12 @@ impl TestServer {
 
     /// Waits for the response with `id`, keeping everything else in the inbox.
     pub async fn response(&mut self, id: Value) -> Value {
-        self.wait_for(&format!("the response to request {id}"), |m| {
+        self.response_within(id, WAIT).await
+    }
+
+    /// Same, for a request that may take up to `wait` (a generation on a loaded machine).
+    pub async fn response_within(&mut self, id: Value, wait: Duration) -> Value {
+        self.wait_within(&format!("the response to request {id}"), wait, |m| {
             m.get("method").is_none() && m["id"] == id
         })
         .await
@@ -243,10 +251,19 @@ impl TestServer {
     }
 
     async fn wait_for(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        self.wait_within(what, WAIT, wanted).await
+    }
+
+    async fn wait_within(
+        &mut self,
+        what: &str,
+        wait: Duration,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Value {
         if let Some(i) = self.inbox.iter().position(&wanted) {
             return self.inbox.remove(i).unwrap();
         }
-        let deadline = tokio::time::Instant::now() + WAIT;
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
             let message = match tokio::time::timeout_at(deadline, self.read_message()).await {
                 Ok(Some(m)) => m,
@@ -349,6 +366,18 @@ impl TestServer {
         self.notify("exit", Value::Null).await;
         res
     }
+}
+
+/// The Python with CadQuery in CADQUERY_LSP_PYTHON; `None`, with a message saying what is
+/// skipped, without one.
+pub fn python(skipped: &str) -> Option<String> {
+    let python = std::env::var("CADQUERY_LSP_PYTHON")
+        .ok()
+        .filter(|p| !p.is_empty());
+    if python.is_none() {
+        eprintln!("skipped: set CADQUERY_LSP_PYTHON to a Python with CadQuery to test {skipped}");
+    }
+    python
 }
 
 pub fn path_uri(path: &Path) -> String {

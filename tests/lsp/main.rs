@@ -3,6 +3,7 @@
 
 mod execution;
 mod features;
+mod generate;
 mod harness;
 mod protocol;
 mod robustness;

@@ -24,9 +24,24 @@ async fn initialize_advertises_incremental_sync_and_the_negotiated_encoding() {
               }
             },
             "hoverProvider": true,
+            "completionProvider": {
+              "resolveProvider": true,
+              "triggerCharacters": [
+                ".",
+                "(",
+                ","
+              ]
+            },
             "codeActionProvider": {
               "codeActionKinds": [
-                "quickfix"
+                "quickfix",
+                "refactor",
+                "refactor.rewrite"
+              ]
+            },
+            "executeCommandProvider": {
+              "commands": [
+                "cadquery.generate"
               ]
             }
           },

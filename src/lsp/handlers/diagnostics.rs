@@ -3,6 +3,7 @@
 //! a longer idle pause. Results are recorded per version and published only while that
 //! version is current, so a burst of edits yields results for the final text only.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,10 +13,11 @@ use crate::lsp::convert;
 use crate::lsp::document::Document;
 use crate::lsp::execution;
 use crate::lsp::line_index::PositionEncoding;
+use crate::lsp::preview;
 use crate::lsp::runner::Unavailable;
 use crate::lsp::session::{CheckKind, LastBuild, Session};
 use crate::progress::CancellationToken;
-use crate::runtime::{ExecRequest, Job, JobOutput, RuntimeError};
+use crate::runtime::{Built, ExecRequest, Job, JobOutput, MeshOptions, RuntimeError};
 
 /// Schedules the checks of `uri` after an edit, cancelling those still pending for it.
 pub fn schedule(session: &Arc<Session>, uri: Uri) {
@@ -77,8 +79,7 @@ async fn pause(token: &CancellationToken, ms: u64) -> bool {
 
 /// Syntax and API diagnostics of one document version.
 pub fn check(doc: &Document, encoding: PositionEncoding) -> Vec<Diagnostic> {
-    doc.parsed()
-        .diagnostics()
+    doc.static_diagnostics()
         .iter()
         .map(|d| convert::diagnostic(doc, d, encoding))
         .collect()
@@ -109,8 +110,7 @@ fn runnable(doc: &Document) -> bool {
     });
     imports_cadquery
         && !doc
-            .parsed()
-            .diagnostics()
+            .static_diagnostics()
             .iter()
             .any(|d| d.severity == crate::syntax::Severity::Error && is_syntax_code(d.code))
 }
@@ -160,7 +160,16 @@ async fn run_script(
         return;
     }
     let text = doc.text();
-    let job = Job::Execute(ExecRequest::facts(text));
+    let wants_preview = session.features().markdown_hover;
+    let job = Job::Execute(if wants_preview {
+        ExecRequest {
+            mesh: Some(MeshOptions::default()),
+            edges: true,
+            ..ExecRequest::facts(text)
+        }
+    } else {
+        ExecRequest::facts(text)
+    });
     // not the edit token: see above
     let run = pool.execute_async(job, &session.shutdown_token()).await;
     let execution = match run {
@@ -181,12 +190,18 @@ async fn run_script(
         }
     };
     if let Ok(built) = &execution {
+        let preview = if wants_preview {
+            render_preview(session, uri, doc.version(), built).await
+        } else {
+            None
+        };
         session.record_build(
             uri,
             LastBuild {
                 version: doc.version(),
                 result_name: built.result_name.clone(),
                 facts: built.facts.clone(),
+                preview,
             },
         );
     }
@@ -199,4 +214,37 @@ async fn run_script(
         .map(|d| convert::diagnostic(doc, d, encoding))
         .collect();
     publish(session, uri, doc.version(), CheckKind::Execution, found).await;
+}
+
+/// The hover preview of what a run built; a failure is logged, not shown: hover works
+/// without the picture.
+async fn render_preview(
+    session: &Session,
+    uri: &Uri,
+    version: i32,
+    built: &Built,
+) -> Option<PathBuf> {
+    let dir = session
+        .settings()
+        .preview_dir
+        .or_else(preview::default_dir)?;
+    let built = built.clone();
+    let document = uri.as_str().to_string();
+    let written =
+        tokio::task::spawn_blocking(move || preview::write(&dir, &document, version, &built))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r);
+    match written {
+        Ok(path) => Some(path),
+        Err(e) => {
+            session
+                .log(
+                    MessageType::WARNING,
+                    format!("no hover preview for {}: {e}", uri.as_str()),
+                )
+                .await;
+            None
+        }
+    }
 }

@@ -2,10 +2,10 @@
 //! settings in `initializationOptions`, advertise what the server can do.
 
 use tower_lsp_server::ls_types::{
-    CodeActionKind, CodeActionOptions, CodeActionProviderCapability, HoverProviderCapability,
-    InitializeParams, InitializeResult, MarkupKind, PositionEncodingKind, SaveOptions,
-    ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind,
-    TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
+    CodeActionKind, CodeActionOptions, CodeActionProviderCapability, CompletionOptions,
+    ExecuteCommandOptions, HoverProviderCapability, InitializeParams, InitializeResult, MarkupKind,
+    PositionEncodingKind, SaveOptions, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
+    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
 };
 
 use crate::lsp::line_index::PositionEncoding;
@@ -35,10 +35,23 @@ pub fn initialize(session: &Session, params: &InitializeParams) -> (InitializeRe
             },
         )),
         code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-            code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+            code_action_kinds: Some(vec![
+                CodeActionKind::QUICKFIX,
+                CodeActionKind::REFACTOR,
+                CodeActionKind::REFACTOR_REWRITE,
+            ]),
             ..Default::default()
         })),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(vec![".".into(), "(".into(), ",".into()]),
+            resolve_provider: Some(true),
+            ..Default::default()
+        }),
+        execute_command_provider: Some(ExecuteCommandOptions {
+            commands: vec![super::execute_command::GENERATE.into()],
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let result = InitializeResult {
@@ -81,6 +94,11 @@ fn client_features(params: &InitializeParams) -> ClientFeatures {
         markdown_hover: text
             .and_then(|t| t.hover.as_ref())
             .and_then(|h| h.content_format.as_ref())
+            .is_some_and(|formats| formats.contains(&MarkupKind::Markdown)),
+        markdown_completion: text
+            .and_then(|t| t.completion.as_ref())
+            .and_then(|c| c.completion_item.as_ref())
+            .and_then(|i| i.documentation_format.as_ref())
             .is_some_and(|formats| formats.contains(&MarkupKind::Markdown)),
     }
 }

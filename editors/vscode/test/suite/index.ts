@@ -160,6 +160,12 @@ export async function run(): Promise<void> {
       doc.getText().includes(candidates[0].code) ? true : undefined,
     );
     assert(api.panel.visible, "the candidates panel is not shown");
+    const shown = api.panel.current?.candidates ?? [];
+    assert(shown.length === candidates.length, `the panel shows ${shown.length} of ${candidates.length} candidates`);
+    assert(
+      shown.every((c) => c.render?.startsWith("data:image/png;base64,")),
+      "every candidate in the panel has the server's render",
+    );
     await doc.save();
     // Saving runs the script in the server: valid code leaves no error behind.
     await new Promise((r) => setTimeout(r, 5_000));
