@@ -30,6 +30,10 @@ enum Command {
     Eval(scoring::eval::EvalArgs),
     /// Train the picture-to-code model on a `datagen` directory (resumable).
     Train(cadquery_lsp::model::cli::TrainArgs),
+    /// Write a training run's model as a shippable directory (f16 weights), e.g. models/.
+    ExportModel(cadquery_lsp::model::cli::ExportArgs),
+    /// Score the model alone (greedy, with and without the grammar mask): VSR, IoU_vol, IoU_best.
+    EvalModel(cadquery_lsp::model::evaluate::EvalModelArgs),
     /// Print performance figures of one part of the system.
     Bench {
         #[command(subcommand)]
@@ -74,7 +78,13 @@ fn main() -> anyhow::Result<()> {
         Command::Datagen(args) => cadquery_lsp::data::cli::run(args),
         Command::Render(args) => scoring::render::run_command(args),
         Command::Eval(args) => scoring::eval::run_command(args),
-        Command::Train(args) => cadquery_lsp::model::cli::run_train(args),
+        Command::Train(args) => {
+            cadquery_lsp::model::cli::run_train(args, &scoring::eval::start_scorer)
+        }
+        Command::ExportModel(args) => cadquery_lsp::model::cli::run_export(args),
+        Command::EvalModel(args) => {
+            cadquery_lsp::model::evaluate::run_eval_model(args, &scoring::eval::start_scorer)
+        }
         Command::Bench { target } => match target {
             BenchTarget::Runtime(args) => runtime::bench::run(args),
             BenchTarget::Generate(args) => cadquery_lsp::generate::bench::run(args),

@@ -1,10 +1,13 @@
-//! A trained model on disk: `tokenizer.json`, `config.json`, `model.safetensors` in one
+//! A trained model: `tokenizer.json`, `config.json`, `model.safetensors` in one
 //! directory, loaded with one call, plus the decoding grammar compiled for its tokenizer.
+//! The default model (repository `models/`, f16 weights) is compiled into the binary, so
+//! the main job needs no path and no network; `--model DIR` loads another one.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use candle_core::{DType, Device};
+use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
 use super::constraint::Grammar;
@@ -18,6 +21,10 @@ pub const TOKENIZER_FILE: &str = "tokenizer.json";
 pub const CONFIG_FILE: &str = "config.json";
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 
+const EMBEDDED_TOKENIZER: &str = include_str!("../../models/tokenizer.json");
+const EMBEDDED_CONFIG: &str = include_str!("../../models/config.json");
+static EMBEDDED_WEIGHTS: &[u8] = include_bytes!("../../models/model.safetensors");
+
 pub struct TrainedModel {
     pub tokenizer: CodeTokenizer,
     pub network: CadModel,
@@ -25,21 +32,58 @@ pub struct TrainedModel {
 }
 
 impl TrainedModel {
+    /// A model directory (a training run's output or an exported model).
     pub fn load(dir: &Path) -> Result<Self> {
-        let tokenizer = CodeTokenizer::load(&dir.join(TOKENIZER_FILE))?;
-        let config = read_config(dir)?;
-        let weights = dir.join(WEIGHTS_FILE);
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read(&path).with_context(|| {
+                format!(
+                    "cannot read {}: is {} a model directory (train one with `cadquery-lsp train --out DIR`)?",
+                    path.display(),
+                    dir.display()
+                )
+            })
+        };
+        let tokenizer =
+            String::from_utf8(read(TOKENIZER_FILE)?).context("tokenizer.json is not UTF-8")?;
+        let config = String::from_utf8(read(CONFIG_FILE)?).context("config.json is not UTF-8")?;
+        Self::from_parts(&tokenizer, &config, &read(WEIGHTS_FILE)?)
+            .with_context(|| format!("cannot load the model in {}", dir.display()))
+    }
+
+    /// The default model, compiled into the binary from the repository's `models/`.
+    pub fn embedded() -> Result<Self> {
+        Self::from_parts(EMBEDDED_TOKENIZER, EMBEDDED_CONFIG, EMBEDDED_WEIGHTS)
+            .context("the embedded default model does not load (rebuild from models/)")
+    }
+
+    /// `dir` when given, else the embedded default.
+    pub fn load_or_default(dir: Option<&Path>) -> Result<Self> {
+        match dir {
+            Some(d) => Self::load(d),
+            None => Self::embedded(),
+        }
+    }
+
+    /// From the three files' contents; weights of any float dtype become f32 in memory.
+    pub fn from_parts(tokenizer: &str, config: &str, weights: &[u8]) -> Result<Self> {
+        let tokenizer = CodeTokenizer::from_json(tokenizer)?;
+        let config: ModelConfig =
+            serde_json::from_str(config).context("config.json is not a model config")?;
+        let tensors = candle_core::safetensors::load_buffer(weights, &Device::Cpu)
+            .context("the weights are not a safetensors file")?;
+        let tensors = tensors
+            .into_iter()
+            .map(|(k, t)| Ok((k, t.to_dtype(DType::F32)?)))
+            .collect::<Result<HashMap<String, Tensor>>>()?;
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        let network = CadModel::new(&config, vb).context("the weights do not fit config.json")?;
         anyhow::ensure!(
-            weights.exists(),
-            "no weights at {}: train a model with `cadquery-lsp train --out {}`",
-            weights.display(),
-            dir.display()
+            config.vocab_size == tokenizer.vocab_size(),
+            "config.json says {} tokens but tokenizer.json has {}",
+            config.vocab_size,
+            tokenizer.vocab_size()
         );
-        // SAFETY: the weights file is not modified while mapped (we never write it in place).
-        let vb =
-            unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &Device::Cpu)? };
-        let network = CadModel::new(&config, vb)
-            .with_context(|| format!("the weights in {} do not fit config.json", dir.display()))?;
         let grammar = Grammar::new(&tokenizer, &canonical_lark(GrammarLimits::default()))?;
         Ok(Self {
             tokenizer,
@@ -77,4 +121,151 @@ pub fn write_config(dir: &Path, config: &ModelConfig) -> Result<()> {
     let path = dir.join(CONFIG_FILE);
     std::fs::write(&path, serde_json::to_string_pretty(config)?)
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Writes a shippable model directory from a training run's output: config, tokenizer,
+/// and the weights as f16 (half the size; loading widens them back to f32). Returns the
+/// size of the weights file in bytes.
+pub fn export_f16(run: &Path, out: &Path) -> Result<u64> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let weights = run.join(WEIGHTS_FILE);
+    let tensors = candle_core::safetensors::load(&weights, &Device::Cpu)
+        .with_context(|| format!("cannot read the weights {}", weights.display()))?;
+    let half = tensors
+        .into_iter()
+        .map(|(k, t)| Ok((k, t.to_dtype(DType::F16)?)))
+        .collect::<Result<HashMap<String, Tensor>>>()?;
+    let target = out.join(WEIGHTS_FILE);
+    candle_core::safetensors::save(&half, &target)
+        .with_context(|| format!("cannot write {}", target.display()))?;
+    for name in [TOKENIZER_FILE, CONFIG_FILE] {
+        std::fs::copy(run.join(name), out.join(name))
+            .with_context(|| format!("cannot copy {name} from {}", run.display()))?;
+    }
+    Ok(std::fs::metadata(&target)?.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::decode::Strategy;
+    use crate::model::network::sequence_loss;
+    use candle_nn::VarMap;
+
+    /// A tiny untrained model written as a training run would leave it.
+    fn tiny_run(dir: &Path) -> VarMap {
+        let codes: Vec<String> = (0..20)
+            .map(|s| crate::data::generator::generate(s).to_code())
+            .collect();
+        let tok = CodeTokenizer::build(&codes, 200).unwrap();
+        tok.save(&dir.join(TOKENIZER_FILE)).unwrap();
+        let cfg = ModelConfig::tiny(tok.vocab_size());
+        write_config(dir, &cfg).unwrap();
+        let varmap = VarMap::new();
+        CadModel::new(
+            &cfg,
+            VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+        )
+        .unwrap();
+        varmap.save(dir.join(WEIGHTS_FILE)).unwrap();
+        varmap
+    }
+
+    #[test]
+    fn f16_export_halves_the_weights_and_keeps_the_outputs() {
+        let run = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        tiny_run(run.path());
+        let bytes = export_f16(run.path(), out.path()).unwrap();
+        let f32_bytes = std::fs::metadata(run.path().join(WEIGHTS_FILE))
+            .unwrap()
+            .len();
+        assert!(bytes < f32_bytes * 6 / 10, "{bytes} vs {f32_bytes}");
+        let stored =
+            candle_core::safetensors::load(out.path().join(WEIGHTS_FILE), &Device::Cpu).unwrap();
+        assert!(stored.values().all(|t| t.dtype() == DType::F16));
+
+        let a = TrainedModel::load(run.path()).unwrap();
+        let b = TrainedModel::load(out.path()).unwrap();
+        let pics = Tensor::rand(0f32, 1f32, (1, 1, 64, 64), &Device::Cpu).unwrap();
+        let toks = Tensor::new(&[[1u32, 40, 41, 42]], &Device::Cpu).unwrap();
+        let la = a.network.forward(&pics, &toks).unwrap();
+        let lb = b.network.forward(&pics, &toks).unwrap();
+        let diff = (&la - &lb).unwrap().abs().unwrap().max_all().unwrap();
+        assert!(diff.to_scalar::<f32>().unwrap() < 1e-2);
+        let (l, _) = sequence_loss(&lb, &toks, 0).unwrap();
+        assert!(l.to_scalar::<f32>().unwrap().is_finite());
+    }
+
+    #[test]
+    fn beams_are_distinct_and_best_first_even_untrained() {
+        let run = tempfile::tempdir().unwrap();
+        tiny_run(run.path());
+        let model = TrainedModel::load(run.path()).unwrap();
+        let img = image::DynamicImage::ImageLuma8(image::GrayImage::from_fn(448, 448, |x, y| {
+            image::Luma([if (x / 50 + y / 70) % 3 == 0 { 0 } else { 255 }])
+        }));
+        let options = DecodeOptions {
+            strategy: Strategy::Beam { width: 6 },
+            candidates: 6,
+            max_tokens: 60,
+            seed: 0,
+        };
+        for constrained in [true, false] {
+            let c = model.propose(&img, &options, constrained).unwrap();
+            assert_eq!(c.len(), 6, "constrained {constrained}");
+            let codes: std::collections::HashSet<&str> =
+                c.iter().map(|c| c.code.as_str()).collect();
+            assert_eq!(codes.len(), c.len(), "duplicates: {c:?}");
+            assert!(c
+                .windows(2)
+                .all(|w| (w[0].complete && !w[1].complete) || w[0].log_prob >= w[1].log_prob));
+        }
+    }
+
+    /// The committed default model, decoding real pictures under the mask: every complete
+    /// candidate is Python without syntax errors that the grammar accepts token by token.
+    #[test]
+    fn embedded_model_decodes_dev_pictures_to_grammatical_code() {
+        let model = TrainedModel::embedded().unwrap();
+        let Some(shared) = std::env::var_os("CADQUERY_LSP_SHARED") else {
+            eprintln!("CADQUERY_LSP_SHARED not set: dev pictures skipped");
+            return;
+        };
+        let dir = Path::new(&shared).join("data/gencad-dev");
+        let pairs = crate::model::dataset::read_pairs(&dir).unwrap();
+        let mut parser = tree_sitter::Parser::new();
+        parser
+            .set_language(&tree_sitter_python::LANGUAGE.into())
+            .unwrap();
+        let options = DecodeOptions {
+            strategy: Strategy::Beam { width: 3 },
+            candidates: 3,
+            max_tokens: model.network.config.max_len,
+            seed: 0,
+        };
+        let mut complete = 0;
+        for pair in pairs.iter().take(2) {
+            let img = image::open(&pair.picture).unwrap();
+            let cands = model.propose(&img, &options, true).unwrap();
+            assert!(!cands.is_empty());
+            for c in cands.iter().filter(|c| c.complete) {
+                complete += 1;
+                let tree = parser.parse(&c.code, None).unwrap();
+                assert!(!tree.root_node().has_error(), "unparsable:\n{}", c.code);
+                let mut m = model.grammar.matcher();
+                for &t in &c.tokens {
+                    assert!(
+                        m.allowed().unwrap()[t as usize],
+                        "grammar refuses:\n{}",
+                        c.code
+                    );
+                    m.consume(t).unwrap();
+                }
+                assert!(m.allowed().unwrap()[model.tokenizer.eos_id() as usize]);
+                assert!(c.code.contains("\nsolid="), "{}", c.code);
+            }
+        }
+        assert!(complete > 0, "no candidate finished within max_len");
+    }
 }

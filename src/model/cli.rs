@@ -1,5 +1,6 @@
-//! Command-line entry points of the model: `train` and `bench model`.
+//! Command-line entry points of the model: `train`, `export-model` and `bench model`.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -13,7 +14,7 @@ use super::decode::{DecodeOptions, Strategy};
 use super::network::{parameter_count, sequence_loss, CadModel, ModelConfig};
 use super::optim::AdamW;
 use super::tokenizer::CodeTokenizer;
-use super::train::{train, ModelSize, TrainOptions};
+use super::train::{train, ModelSize, StartScorer, TrainOptions};
 use crate::progress::{CancellationToken, ProgressEvent};
 
 #[derive(clap::Args, Debug)]
@@ -40,7 +41,7 @@ pub struct TrainArgs {
     pub eval_every: usize,
     #[arg(long, default_value_t = 250)]
     pub checkpoint_every: usize,
-    #[arg(long, value_enum, default_value_t = ModelSize::Base)]
+    #[arg(long, value_enum, default_value_t = ModelSize::Small)]
     pub size: ModelSize,
     /// Percent of pairs held out for validation (by a hash of the id).
     #[arg(long, default_value_t = 2)]
@@ -50,9 +51,25 @@ pub struct TrainArgs {
     pub eval_decodes: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Skip building the validation decodes with CadQuery (no VSR / IoU_vol).
+    #[arg(long)]
+    pub no_build: bool,
 }
 
-pub fn run_train(args: TrainArgs) -> Result<()> {
+/// `start_scorer` (CadQuery workers for the validation decodes) is given by the caller,
+/// so the model never depends on the runtime. A missing Python only loses VSR / IoU_vol.
+pub fn run_train(args: TrainArgs, start_scorer: StartScorer) -> Result<()> {
+    let scorer = if args.no_build {
+        None
+    } else {
+        match start_scorer(1, std::time::Duration::from_secs(10)) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("validation without VSR / IoU_vol: cannot start CadQuery ({e:#})");
+                None
+            }
+        }
+    };
     let mut options = TrainOptions::new(args.data, args.out);
     options.resume = args.resume;
     options.steps = args.steps;
@@ -71,8 +88,19 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let cancel = CancellationToken::new();
+    // Without a terminal (a background run) the bar is hidden: log plain lines instead.
+    let plain = !std::io::stderr().is_terminal();
     let report = |e: ProgressEvent| {
-        if e.stage == "validate" {
+        if plain {
+            if e.stage == "validate" || e.done.is_multiple_of(10) {
+                eprintln!(
+                    "{} step {}: {}",
+                    e.stage,
+                    e.done,
+                    e.message.unwrap_or_default()
+                );
+            }
+        } else if e.stage == "validate" {
             bar.println(format!(
                 "step {}: {}",
                 e.done,
@@ -85,7 +113,7 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
             }
         }
     };
-    let state = train(&options, &report, &cancel)?;
+    let state = train(&options, scorer.as_deref(), &report, &cancel)?;
     bar.finish();
     println!(
         "trained {} steps ({} parameters, {} training / {} held-out pairs, {} too long) at {:.2} samples/s; model in {}",
@@ -101,15 +129,52 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
 }
 
 #[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// A training run's output directory (`train --out`).
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Where the shippable model goes (the repository's `models/` for the default).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Writes config, tokenizer and f16 weights of a training run, and checks they load.
+pub fn run_export(args: ExportArgs) -> Result<()> {
+    let bytes = super::bundle::export_f16(&args.run, &args.out)?;
+    let started = Instant::now();
+    TrainedModel::load(&args.out)?;
+    println!(
+        "exported {} -> {} ({:.1} MB of f16 weights; loads in {:.0} ms)",
+        args.run.display(),
+        args.out.display(),
+        bytes as f64 / 1e6,
+        ms(started)
+    );
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
 pub struct BenchModelArgs {
-    /// A trained model directory; without one an untrained base model measures speed only.
+    /// A model directory; without one the embedded default model.
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// An UNTRAINED model of --size instead (speed only).
+    #[arg(long)]
+    pub untrained: bool,
     /// Tokens per sequence in the training-speed measurement.
     #[arg(long, default_value_t = 160)]
     pub seq_len: usize,
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,
+    /// Network size of the untrained model (ignored with --model).
+    #[arg(long, value_enum, default_value_t = ModelSize::Small)]
+    pub size: ModelSize,
+    /// The picture to decode (default: a synthetic test pattern).
+    #[arg(long)]
+    pub picture: Option<PathBuf>,
+    /// Only measure training speed (skip loading and decoding).
+    #[arg(long)]
+    pub training_only: bool,
 }
 
 /// Prints decode speed, time to propose 8 candidates, training samples/s, load time and
@@ -118,26 +183,50 @@ pub fn run_bench(args: BenchModelArgs) -> Result<()> {
     let threads = rayon::current_num_threads();
     println!("bench model: {threads} rayon threads, dev-or-release as built");
     let scratch = tempfile::tempdir()?;
-    let dir = match &args.model {
-        Some(d) => d.clone(),
-        None => {
-            println!("(no --model: an UNTRAINED base model, so figures are speed only)");
-            untrained_model(scratch.path())?;
-            scratch.path().to_path_buf()
-        }
+    let dir = if args.untrained {
+        println!(
+            "(--untrained: an UNTRAINED {:?} model, so figures are speed only)",
+            args.size
+        );
+        untrained_model(scratch.path(), args.size)?;
+        Some(scratch.path().to_path_buf())
+    } else {
+        args.model.clone()
     };
+    if args.training_only {
+        let cfg = match &dir {
+            Some(d) => super::bundle::read_config(d)?,
+            None => TrainedModel::embedded()?.network.config,
+        };
+        return bench_training(&cfg, args.batch_size, args.seq_len);
+    }
     let started = Instant::now();
-    let model = TrainedModel::load(&dir)?;
-    println!("model load: {:.0} ms (incl. grammar compile)", ms(started));
+    let model = TrainedModel::load_or_default(dir.as_deref())?;
+    println!(
+        "model load ({}): {:.0} ms (tokenizer, f16 -> f32 weights, grammar compile)",
+        dir.as_ref()
+            .map_or("embedded default".to_string(), |d| d.display().to_string()),
+        ms(started)
+    );
+    let t = Instant::now();
+    super::constraint::Grammar::new(
+        &model.tokenizer,
+        &super::grammar::canonical_lark(super::grammar::GrammarLimits::default()),
+    )?;
+    println!("  of which grammar compile: {:.0} ms", ms(t));
     let cfg = model.network.config.clone();
-    let picture = image::DynamicImage::ImageLuma8(image::GrayImage::from_fn(448, 448, |x, y| {
-        image::Luma([if (x / 40 + y / 40) % 5 == 0 { 0 } else { 200 }])
-    }));
+    let picture = match &args.picture {
+        Some(p) => image::open(p)
+            .map_err(|e| anyhow::anyhow!("cannot read the picture {}: {e}", p.display()))?,
+        None => image::DynamicImage::ImageLuma8(image::GrayImage::from_fn(448, 448, |x, y| {
+            image::Luma([if (x / 40 + y / 40) % 5 == 0 { 0 } else { 200 }])
+        })),
+    };
     for constrained in [true, false] {
         let options = DecodeOptions {
             strategy: Strategy::Greedy,
             candidates: 1,
-            max_tokens: 200,
+            max_tokens: cfg.max_len,
             seed: 0,
         };
         let t = Instant::now();
@@ -167,15 +256,16 @@ pub fn run_bench(args: BenchModelArgs) -> Result<()> {
         let options = DecodeOptions {
             strategy,
             candidates: 8,
-            max_tokens: 200,
+            max_tokens: cfg.max_len,
             seed: 1,
         };
         let t = Instant::now();
         let c = model.propose(&picture, &options, true)?;
         let tokens: usize = c.iter().map(|c| c.tokens.len()).sum();
         println!(
-            "propose 8 candidates, {name}: {:.0} ms ({} distinct, {} complete, {tokens} tokens)",
+            "propose 8 candidates, {name}: {:.0} ms = {:.1} candidates/s ({} distinct, {} complete, {tokens} tokens)",
             ms(t),
+            c.len() as f64 / t.elapsed().as_secs_f64(),
             c.len(),
             c.iter().filter(|c| c.complete).count()
         );
@@ -185,10 +275,10 @@ pub fn run_bench(args: BenchModelArgs) -> Result<()> {
     Ok(())
 }
 
-fn untrained_model(dir: &std::path::Path) -> Result<()> {
+fn untrained_model(dir: &std::path::Path, size: ModelSize) -> Result<()> {
     let tokenizer = CodeTokenizer::build(&[], super::tokenizer::DEFAULT_MAX_NUMBERS)?;
     tokenizer.save(&dir.join(TOKENIZER_FILE))?;
-    let cfg = ModelConfig::base(tokenizer.vocab_size());
+    let cfg = size.config(tokenizer.vocab_size());
     write_config(dir, &cfg)?;
     let varmap = VarMap::new();
     CadModel::new(
@@ -215,21 +305,29 @@ fn bench_training(cfg: &ModelConfig, batch: usize, seq_len: usize) -> Result<()>
         &Device::Cpu,
     )?
     .to_dtype(DType::U32)?;
+    // (forward, backward, optimizer) seconds per step; the first step allocates, so skip it.
     let mut times = Vec::new();
     for _ in 0..4 {
         let t = Instant::now();
         let logits = model.forward(&pictures, &tokens)?;
         let (loss, _) = sequence_loss(&logits, &tokens, 0)?;
-        optimizer.step(&loss.backward()?, 1e-4)?;
-        times.push(t.elapsed().as_secs_f64());
+        let forward = t.elapsed().as_secs_f64();
+        let grads = loss.backward()?;
+        let backward = t.elapsed().as_secs_f64() - forward;
+        optimizer.step(&grads, 1e-4)?;
+        let total = t.elapsed().as_secs_f64();
+        times.push((forward, backward, total - forward - backward));
     }
-    // The first step allocates; report the rest.
-    let mean = times[1..].iter().sum::<f64>() / (times.len() - 1) as f64;
+    let n = (times.len() - 1) as f64;
+    let mean = |f: fn(&(f64, f64, f64)) -> f64| times[1..].iter().map(f).sum::<f64>() / n;
+    let (fwd, bwd, opt) = (mean(|t| t.0), mean(|t| t.1), mean(|t| t.2));
+    let step = fwd + bwd + opt;
     println!(
-        "training: {} parameters, batch {batch} x {seq_len} tokens, {:.2} s/step = {:.2} samples/s",
+        "training: {} parameters, {} px, batch {batch} x {seq_len} tokens, {step:.2} s/step \
+         (forward {fwd:.2}, backward {bwd:.2}, optimizer {opt:.2}) = {:.2} samples/s",
         parameter_count(&varmap),
-        mean,
-        batch as f64 / mean
+        cfg.image_size,
+        batch as f64 / step
     );
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! Training pairs from a `datagen` directory (ID.png + ID.py), split deterministically
 //! into training and held-out sets by a hash of the id, and batched into tensors.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
@@ -85,19 +87,51 @@ pub fn program_tokens(tokenizer: &CodeTokenizer, code: &str, max_len: usize) -> 
     Ok(ids)
 }
 
-/// Loads pictures (in parallel) and pads token sequences into one batch.
+/// Network inputs of pictures already decoded, kept as bytes (the min-pooled grey values
+/// are k/255 exactly, so nothing is lost): decoding a 448 px PNG costs more than a
+/// training step's share of a sample at 128 px. 16 KB a picture at 128 px.
+pub struct PictureCache {
+    side: usize,
+    inputs: Mutex<HashMap<PathBuf, Vec<u8>>>,
+}
+
+impl PictureCache {
+    pub fn new(side: usize) -> Self {
+        Self {
+            side,
+            inputs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Grey pixels in [0, 1] of `path` at the cache's side.
+    pub fn get(&self, path: &Path) -> Result<Vec<f32>> {
+        if let Some(bytes) = self.inputs.lock().unwrap().get(path) {
+            return Ok(bytes.iter().map(|&b| b as f32 / 255.0).collect());
+        }
+        let pixels = load_picture(path, self.side)?;
+        let bytes = pixels.iter().map(|&v| (v * 255.0).round() as u8).collect();
+        self.inputs
+            .lock()
+            .unwrap()
+            .insert(path.to_path_buf(), bytes);
+        Ok(pixels)
+    }
+}
+
+/// Loads pictures (in parallel, through the cache) and pads token sequences into one batch.
 pub fn make_batch(
     pairs: &[&Pair],
     tokens: &[Vec<u32>],
-    side: usize,
+    cache: &PictureCache,
     pad: u32,
     device: &Device,
 ) -> Result<Batch> {
     let pixels: Vec<Vec<f32>> = pairs
         .par_iter()
-        .map(|p| load_picture(&p.picture, side))
+        .map(|p| cache.get(&p.picture))
         .collect::<Result<_>>()?;
     let b = pairs.len();
+    let side = cache.side;
     let flat: Vec<f32> = pixels.into_iter().flatten().collect();
     let pictures = Tensor::from_vec(flat, (b, 1, side, side), device)?;
     let (inputs, targets) = pad_sequences(tokens, pad, device)?;

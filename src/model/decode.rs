@@ -42,6 +42,8 @@ pub struct Candidate {
 /// A partial program being extended.
 struct Hypothesis {
     tokens: Vec<u32>,
+    /// The bytes the tokens spell, so that beams spelling the same code can be merged.
+    text: Vec<u8>,
     log_prob: f32,
     mask: Option<TokenMask>,
 }
@@ -75,7 +77,7 @@ impl Hypothesis {
         Ok(scaled.into_iter().map(|l| l - log_z).collect())
     }
 
-    fn extended(&self, token: u32, log_p: f32) -> Result<Self> {
+    fn extended(&self, token: u32, log_p: f32, tokenizer: &CodeTokenizer) -> Result<Self> {
         let mut mask = self.mask.as_ref().map(|m| m.clone_state());
         if let Some(m) = &mut mask {
             m.consume(token)?;
@@ -84,10 +86,20 @@ impl Hypothesis {
         tokens.push(token);
         Ok(Self {
             tokens,
+            text: spelled(&self.text, token, tokenizer),
             log_prob: self.log_prob + log_p,
             mask,
         })
     }
+}
+
+/// `text` followed by the bytes of `token` (special tokens spell nothing).
+fn spelled(text: &[u8], token: u32, tokenizer: &CodeTokenizer) -> Vec<u8> {
+    let mut out = text.to_vec();
+    if !tokenizer.is_special(token) {
+        out.extend_from_slice(&tokenizer.token_bytes()[token as usize]);
+    }
+    out
 }
 
 /// Proposes candidates for one picture (`side` x `side` grey pixels, see `picture`).
@@ -105,14 +117,16 @@ pub fn propose(
     let max_tokens = options.max_tokens.min(model.config.max_len - 1);
     let start = || Hypothesis {
         tokens: Vec::new(),
+        text: Vec::new(),
         log_prob: 0.0,
         mask: grammar.map(|g| g.matcher()),
     };
+    let want = options.candidates.max(1);
     let mut found = match options.strategy {
-        Strategy::Greedy => beam(model, tokenizer, &memory, vec![start()], 1, max_tokens)?,
+        Strategy::Greedy => beam(model, tokenizer, &memory, start(), 1, 1, max_tokens)?,
         Strategy::Beam { width } => {
-            let width = width.max(options.candidates).max(1);
-            beam(model, tokenizer, &memory, vec![start()], width, max_tokens)?
+            let width = width.max(want);
+            beam(model, tokenizer, &memory, start(), width, want, max_tokens)?
         }
         Strategy::Sample { temperature, top_p } => {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(options.seed);
@@ -163,36 +177,39 @@ fn distinct(tokenizer: &CodeTokenizer, hyps: Vec<(Vec<u32>, f32, bool)>) -> Vec<
         .collect()
 }
 
-/// The decoder state of the live hypotheses, one batch row each.
-struct Rows {
-    memory: Memory,
+/// The decoder state of the live hypotheses, one batch row each. The picture's memory
+/// stays a single row that every hypothesis attends to (no copy per beam).
+struct Rows<'m> {
+    memory: &'m Memory,
     cache: KvCache,
     last: Vec<u32>,
 }
 
-impl Rows {
-    fn start(model: &CadModel, memory: &Memory, n: usize, bos: u32) -> Result<Self> {
-        let zeros = Tensor::zeros(n, candle_core::DType::U32, model.device())?;
-        Ok(Self {
-            memory: memory.select(&zeros)?,
+impl<'m> Rows<'m> {
+    fn start(model: &CadModel, memory: &'m Memory, n: usize, bos: u32) -> Self {
+        Self {
+            memory,
             cache: model.empty_cache(),
             last: vec![bos; n],
-        })
+        }
     }
 
     /// Logits (one row per hypothesis) after feeding each hypothesis' last token.
     fn logits(&mut self, model: &CadModel) -> Result<Vec<Vec<f32>>> {
         let input = Tensor::from_slice(&self.last, (self.last.len(), 1), model.device())?;
         Ok(model
-            .step(&self.memory, &input, &mut self.cache)?
+            .step(self.memory, &input, &mut self.cache)?
             .to_vec2::<f32>()?)
     }
 
     /// Keeps the rows `parents` (in order) for the hypotheses `next` that extend them.
     fn keep(&mut self, model: &CadModel, parents: &[u32], next: &[Hypothesis]) -> Result<()> {
-        let index = Tensor::from_slice(parents, parents.len(), model.device())?;
-        self.cache = self.cache.select(&index)?;
-        self.memory = self.memory.select(&index)?;
+        let unchanged = parents.len() == self.last.len()
+            && parents.iter().enumerate().all(|(i, &p)| p as usize == i);
+        if !unchanged {
+            let index = Tensor::from_slice(parents, parents.len(), model.device())?;
+            self.cache = self.cache.select(&index)?;
+        }
         self.last = next.iter().map(|h| *h.tokens.last().unwrap()).collect();
         Ok(())
     }
@@ -200,55 +217,83 @@ impl Rows {
 
 type Finished = Vec<(Vec<u32>, f32, bool)>;
 
-/// Beam search (width 1 = greedy). Returns finished hypotheses, or the best unfinished
-/// ones when none finished within `max_tokens`.
+/// Beam search (width 1 = greedy) until `want` distinct programs have finished. Finished
+/// programs leave the beam, so `width` hypotheses stay live; hypotheses spelling the same
+/// text (a number as one token or as digits) are merged, keeping the likelier. Returns
+/// the finished programs, topped up with the best unfinished ones when fewer than `want`
+/// finished within `max_tokens`.
 fn beam(
     model: &CadModel,
     tokenizer: &CodeTokenizer,
     memory: &Memory,
-    mut live: Vec<Hypothesis>,
+    start: Hypothesis,
     width: usize,
+    want: usize,
     max_tokens: usize,
 ) -> Result<Finished> {
     let eos = tokenizer.eos_id();
-    let mut rows = Rows::start(model, memory, live.len(), tokenizer.bos_id())?;
+    let mut live = vec![start];
+    let mut rows = Rows::start(model, memory, 1, tokenizer.bos_id());
     let mut finished: Finished = Vec::new();
+    let mut finished_texts: HashSet<Vec<u8>> = HashSet::new();
     for _ in 0..max_tokens {
         let logits = rows.logits(model)?;
-        // (score, parent, token, log_p) of every allowed extension, best first.
+        // (score, parent, token, log_p) of each hypothesis' best extensions, best first.
         let mut options: Vec<(f32, usize, u32, f32)> = Vec::new();
         for (parent, (h, row)) in live.iter_mut().zip(&logits).enumerate() {
             let lp = h.next_log_probs(row, 1.0)?;
-            let mut idx: Vec<usize> = (0..lp.len()).filter(|&i| lp[i].is_finite()).collect();
-            idx.sort_by(|&a, &b| lp[b].total_cmp(&lp[a]));
-            for &i in idx.iter().take(width) {
+            for i in top_k(&lp, width + 1) {
                 options.push((h.log_prob + lp[i], parent, i as u32, lp[i]));
             }
         }
         options.sort_by(|a, b| b.0.total_cmp(&a.0));
         let mut next = Vec::new();
         let mut parents = Vec::new();
+        let mut texts: HashSet<Vec<u8>> = HashSet::new();
         for (score, parent, token, log_p) in options {
-            if next.len() + finished.len() >= width {
+            if next.len() >= width {
                 break;
             }
+            let h = &live[parent];
             if token == eos {
-                finished.push((live[parent].tokens.clone(), score, true));
-            } else {
-                next.push(live[parent].extended(token, log_p)?);
+                if finished_texts.insert(h.text.clone()) {
+                    finished.push((h.tokens.clone(), score, true));
+                }
+                continue;
+            }
+            let text = spelled(&h.text, token, tokenizer);
+            if texts.insert(text) {
+                next.push(h.extended(token, log_p, tokenizer)?);
                 parents.push(parent as u32);
             }
         }
-        if next.is_empty() || finished.len() >= width {
+        if next.is_empty() || finished.len() >= want {
             return Ok(finished);
         }
         rows.keep(model, &parents, &next)?;
         live = next;
     }
-    if finished.is_empty() {
-        finished.extend(live.into_iter().map(|h| (h.tokens, h.log_prob, false)));
-    }
+    // Out of tokens: the best unfinished hypotheses make up the number.
+    let missing = want.saturating_sub(finished.len());
+    finished.extend(
+        live.into_iter()
+            .take(missing)
+            .map(|h| (h.tokens, h.log_prob, false)),
+    );
     Ok(finished)
+}
+
+/// Indices of the `k` largest finite values, largest first.
+fn top_k(values: &[f32], k: usize) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..values.len())
+        .filter(|&i| values[i].is_finite())
+        .collect();
+    if idx.len() > k {
+        idx.select_nth_unstable_by(k - 1, |&a, &b| values[b].total_cmp(&values[a]));
+        idx.truncate(k);
+    }
+    idx.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
+    idx
 }
 
 /// Ancestral sampling of every hypothesis in parallel (one batch row each).
@@ -264,7 +309,7 @@ fn sample(
     rng: &mut impl Rng,
 ) -> Result<Finished> {
     let eos = tokenizer.eos_id();
-    let mut rows = Rows::start(model, memory, live.len(), tokenizer.bos_id())?;
+    let mut rows = Rows::start(model, memory, live.len(), tokenizer.bos_id());
     let mut finished: Finished = Vec::new();
     for _ in 0..max_tokens {
         let logits = rows.logits(model)?;
@@ -278,7 +323,7 @@ fn sample(
             if token == eos {
                 finished.push((h.tokens.clone(), h.log_prob + lp[token as usize], true));
             } else {
-                next.push(h.extended(token, lp[token as usize])?);
+                next.push(h.extended(token, lp[token as usize], tokenizer)?);
                 kept.push(i as u32);
             }
         }
@@ -321,6 +366,13 @@ fn nucleus(log_probs: &[f32], top_p: f32, rng: &mut impl Rng) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn top_k_picks_the_largest_finite_values_in_order() {
+        let v = [0.1f32, f32::NEG_INFINITY, 3.0, 2.0, -1.0, 2.5];
+        assert_eq!(top_k(&v, 3), vec![2, 5, 3]);
+        assert_eq!(top_k(&v, 10), vec![2, 5, 3, 0, 4]);
+    }
 
     #[test]
     fn nucleus_keeps_only_the_top_mass() {

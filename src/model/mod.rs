@@ -7,6 +7,7 @@ pub mod constraint;
 pub mod curve;
 pub mod dataset;
 pub mod decode;
+pub mod evaluate;
 pub mod grammar;
 pub mod network;
 pub mod optim;

@@ -127,6 +127,14 @@ impl CodeTokenizer {
         Self::from_tokenizer(inner)
     }
 
+    /// From the text of a `tokenizer.json` (the embedded default model).
+    pub fn from_json(text: &str) -> Result<Self> {
+        let inner: Tokenizer = text
+            .parse()
+            .map_err(|e| anyhow!("the tokenizer JSON is not a tokenizer: {e}"))?;
+        Self::from_tokenizer(inner)
+    }
+
     pub fn save(&self, path: &Path) -> Result<()> {
         self.inner
             .save(path, false)
@@ -211,6 +219,10 @@ impl CodeTokenizer {
         self.inner
             .decode(ids, true)
             .map_err(|e| anyhow!("decoding tokens: {e}"))
+    }
+
+    pub fn is_special(&self, id: u32) -> bool {
+        self.special.get(id as usize).copied().unwrap_or(true)
     }
 
     /// Bytes each token id stands for; specials start with 0xFF (llguidance's marker).

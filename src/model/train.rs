@@ -2,8 +2,10 @@
 //! checkpoints in the output directory (weights, optimizer moments, state.json), periodic
 //! validation on the held-out split, and a loss-curve PNG.
 //!
-//! VSR and IoU of greedy decodes need the CadQuery runtime and the geometry module; until
-//! they are wired in, validation reports token accuracy, exact-match and completion rates.
+//! VSR and IoU_vol of greedy decodes need CadQuery: the caller hands in a
+//! [`ProgramScorer`] (the CLI's builds the programs in the runtime's workers), so the
+//! model itself never runs code. Without one, validation reports token accuracy,
+//! exact-match and completion rates only.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -17,12 +19,11 @@ use serde::{Deserialize, Serialize};
 use super::bundle::{read_config, write_config, TOKENIZER_FILE, WEIGHTS_FILE};
 use super::constraint::Grammar;
 use super::curve::draw_loss_curve;
-use super::dataset::{is_held_out, make_batch, program_tokens, read_pairs, Pair};
+use super::dataset::{is_held_out, make_batch, program_tokens, read_pairs, Pair, PictureCache};
 use super::decode::{propose, DecodeOptions, Strategy};
 use super::grammar::{canonical_lark, GrammarLimits};
 use super::network::{parameter_count, sequence_loss, CadModel, ModelConfig};
 use super::optim::{learning_rate, AdamW};
-use super::picture::load_picture;
 use super::tokenizer::CodeTokenizer;
 use crate::progress::{CancellationToken, ProgressEvent, ProgressSink};
 
@@ -32,10 +33,22 @@ const CURVE_FILE: &str = "loss.png";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 pub enum ModelSize {
-    /// ~5M parameters, 224 px input: the recommended size.
+    /// ~5M parameters, 224 px input.
     Base,
+    /// ~2.5M parameters, 128 px input: the size that trains on 2 CPU cores.
+    Small,
     /// For tests and smoke runs.
     Tiny,
+}
+
+impl ModelSize {
+    pub fn config(self, vocab_size: usize) -> ModelConfig {
+        match self {
+            ModelSize::Base => ModelConfig::base(vocab_size),
+            ModelSize::Small => ModelConfig::small(vocab_size),
+            ModelSize::Tiny => ModelConfig::tiny(vocab_size),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +94,25 @@ impl TrainOptions {
     }
 }
 
+/// What building a decoded program gave, against its reference.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ProgramScore {
+    /// It built a solid.
+    pub valid: bool,
+    pub iou_vol: f64,
+    pub iou_best: f64,
+}
+
+/// Builds (prediction, reference) programs and scores them; supplied by the caller,
+/// since running code is the runtime's job, not the model's.
+pub trait ProgramScorer: Sync {
+    fn score(&self, programs: &[(String, String)]) -> Result<Vec<ProgramScore>>;
+}
+
+/// Starts a scorer with that many parallel workers and that time limit per build: an
+/// early model's programs (dozens of coincident loops) can keep CadQuery busy for minutes.
+pub type StartScorer<'a> = &'a dyn Fn(usize, std::time::Duration) -> Result<Box<dyn ProgramScorer>>;
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Validation {
     pub step: usize,
@@ -91,6 +123,12 @@ pub struct Validation {
     /// Greedy constrained decodes that ended with EOS within max_len.
     pub complete: f32,
     pub decoded: usize,
+    /// Valid syntax rate of the greedy decodes (they build a solid); None without a scorer.
+    #[serde(default)]
+    pub vsr: Option<f32>,
+    /// Mean IoU_vol of the greedy decodes against their references (0 for invalid ones).
+    #[serde(default)]
+    pub iou_vol: Option<f32>,
 }
 
 /// What a run has done so far (state.json).
@@ -115,21 +153,13 @@ impl TrainState {
 
 pub fn train(
     options: &TrainOptions,
+    scorer: Option<&dyn ProgramScorer>,
     progress: &dyn ProgressSink,
     cancel: &CancellationToken,
 ) -> Result<TrainState> {
     let out = &options.out;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let pairs = read_pairs(&options.data)?;
-    let (held_out, train_set): (Vec<Pair>, Vec<Pair>) = pairs
-        .into_iter()
-        .partition(|p| is_held_out(&p.id, options.held_out_percent));
-    if train_set.is_empty() {
-        bail!(
-            "every pair of {} fell in the held-out split",
-            options.data.display()
-        );
-    }
+    let (held_out, train_set) = split_pairs(options)?;
     let resuming = options.resume && out.join(WEIGHTS_FILE).exists();
     if !options.resume && out.join(WEIGHTS_FILE).exists() {
         bail!(
@@ -148,16 +178,13 @@ pub fn train(
     let config = if resuming {
         read_config(out)?
     } else {
-        let c = match options.size {
-            ModelSize::Base => ModelConfig::base(tokenizer.vocab_size()),
-            ModelSize::Tiny => ModelConfig::tiny(tokenizer.vocab_size()),
-        };
+        let c = options.size.config(tokenizer.vocab_size());
         write_config(out, &c)?;
         c
     };
 
     let device = Device::Cpu;
-    let mut varmap = VarMap::new();
+    let varmap = VarMap::new();
     let model = CadModel::new(
         &config,
         VarBuilder::from_varmap(&varmap, DType::F32, &device),
@@ -165,24 +192,28 @@ pub fn train(
     let mut optimizer = AdamW::new(&varmap, options.weight_decay)?;
     let mut state = TrainState::default();
     if resuming {
-        varmap.load(out.join(WEIGHTS_FILE))?;
-        optimizer.load(&out.join(OPTIMIZER_FILE))?;
-        let text = std::fs::read_to_string(out.join(STATE_FILE))?;
-        state = serde_json::from_str(&text).context("state.json is not a training state")?;
+        load_weights(&varmap, &out.join(WEIGHTS_FILE))?;
+        // An exported model (models/) has neither: AdamW restarts its moments, the step
+        // count restarts at 0 (so the warm-up runs again).
+        let opt = out.join(OPTIMIZER_FILE);
+        if opt.exists() {
+            optimizer.load(&opt)?;
+        } else {
+            eprintln!(
+                "no {OPTIMIZER_FILE} in {}: AdamW moments start from zero",
+                out.display()
+            );
+        }
+        if let Ok(text) = std::fs::read_to_string(out.join(STATE_FILE)) {
+            state = serde_json::from_str(&text).context("state.json is not a training state")?;
+        }
     }
     state.parameters = parameter_count(&varmap);
 
-    let (train_tokens, skipped) = tokenize_all(&tokenizer, &train_set, config.max_len);
-    let (held_tokens, _) = tokenize_all(&tokenizer, &held_out, config.max_len);
-    state.train_pairs = train_tokens.len();
-    state.held_out_pairs = held_tokens.len();
-    state.skipped_too_long = skipped;
-    if train_tokens.is_empty() {
-        bail!("no training program fits max_len {}", config.max_len);
-    }
+    let mut data = TokenizedData::new(train_set, held_out, &tokenizer, config.max_len)?;
+    data.record(&mut state);
     let grammar = Grammar::new(&tokenizer, &canonical_lark(GrammarLimits::default()))?;
-    let mut by_length: Vec<usize> = (0..train_tokens.len()).collect();
-    by_length.sort_by_key(|&i| train_tokens[i].1.len());
+    let pictures = PictureCache::new(config.image_size);
 
     while state.step < options.steps {
         if cancel.is_cancelled() {
@@ -192,17 +223,19 @@ pub fn train(
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
             options.seed ^ (state.step as u64).wrapping_mul(0x9E3779B97F4A7C15),
         );
-        let picks = length_matched_batch(&by_length, options.batch_size, &mut rng);
+        let picks = length_matched_batch(&data.by_length, options.batch_size, &mut rng);
         let batch_pairs: Vec<&Pair> = picks
             .iter()
-            .map(|&i| &train_set[train_tokens[i].0])
+            .map(|&i| &data.train[data.train_tokens[i].0])
             .collect();
-        let batch_tokens: Vec<Vec<u32>> =
-            picks.iter().map(|&i| train_tokens[i].1.clone()).collect();
+        let batch_tokens: Vec<Vec<u32>> = picks
+            .iter()
+            .map(|&i| data.train_tokens[i].1.clone())
+            .collect();
         let batch = make_batch(
             &batch_pairs,
             &batch_tokens,
-            config.image_size,
+            &pictures,
             tokenizer.pad_id(),
             &device,
         )?;
@@ -238,25 +271,100 @@ pub fn train(
                 &model,
                 &tokenizer,
                 &grammar,
-                &held_out,
-                &held_tokens,
+                &data.held_out,
+                &data.held_tokens,
                 options.eval_decodes,
                 state.step,
+                &pictures,
+                scorer,
             )?;
             progress.report(
-                ProgressEvent::new("validate", state.step as u64, None).with_message(format!(
-                    "val loss {:.3} token acc {:.3} exact {:.2} complete {:.2}",
-                    v.loss, v.token_accuracy, v.exact_match, v.complete
-                )),
+                ProgressEvent::new("validate", state.step as u64, None).with_message(v.summary()),
             );
             state.validation.push(v);
         }
         if state.step % options.checkpoint_every == 0 {
             save_checkpoint(out, &varmap, &optimizer, &state)?;
+            // The data directory may still be growing (datagen running beside us).
+            let (held_out, train_set) = split_pairs(options)?;
+            if train_set.len() + held_out.len() > data.train.len() + data.held_out.len() {
+                data = TokenizedData::new(train_set, held_out, &tokenizer, config.max_len)?;
+                data.record(&mut state);
+            }
         }
     }
     save_checkpoint(out, &varmap, &optimizer, &state)?;
     Ok(state)
+}
+
+/// Weights of any float dtype (f16 from `export-model`, f32 from a checkpoint) into `varmap`.
+fn load_weights(varmap: &VarMap, path: &Path) -> Result<()> {
+    let tensors = candle_core::safetensors::load(path, &Device::Cpu)
+        .with_context(|| format!("cannot read the weights {}", path.display()))?;
+    for (name, var) in varmap.data().lock().unwrap().iter() {
+        let t = tensors
+            .get(name)
+            .with_context(|| format!("{} lacks the weight {name}", path.display()))?;
+        var.set(&t.to_dtype(DType::F32)?)
+            .with_context(|| format!("the weight {name} does not fit config.json"))?;
+    }
+    Ok(())
+}
+
+/// The training and held-out pairs of the data directory, split by a hash of the id.
+fn split_pairs(options: &TrainOptions) -> Result<(Vec<Pair>, Vec<Pair>)> {
+    let (held_out, train_set): (Vec<Pair>, Vec<Pair>) = read_pairs(&options.data)?
+        .into_iter()
+        .partition(|p| is_held_out(&p.id, options.held_out_percent));
+    if train_set.is_empty() {
+        bail!(
+            "every pair of {} fell in the held-out split",
+            options.data.display()
+        );
+    }
+    Ok((held_out, train_set))
+}
+
+/// Pairs with their token sequences (those that fit max_len), and the training
+/// sequences' indices sorted by length for length-matched batches.
+struct TokenizedData {
+    train: Vec<Pair>,
+    held_out: Vec<Pair>,
+    train_tokens: Vec<(usize, Vec<u32>)>,
+    held_tokens: Vec<(usize, Vec<u32>)>,
+    by_length: Vec<usize>,
+    skipped: usize,
+}
+
+impl TokenizedData {
+    fn new(
+        train: Vec<Pair>,
+        held_out: Vec<Pair>,
+        tokenizer: &CodeTokenizer,
+        max_len: usize,
+    ) -> Result<Self> {
+        let (train_tokens, skipped) = tokenize_all(tokenizer, &train, max_len);
+        let (held_tokens, _) = tokenize_all(tokenizer, &held_out, max_len);
+        if train_tokens.is_empty() {
+            bail!("no training program fits max_len {max_len}");
+        }
+        let mut by_length: Vec<usize> = (0..train_tokens.len()).collect();
+        by_length.sort_by_key(|&i| train_tokens[i].1.len());
+        Ok(Self {
+            train,
+            held_out,
+            train_tokens,
+            held_tokens,
+            by_length,
+            skipped,
+        })
+    }
+
+    fn record(&self, state: &mut TrainState) {
+        state.train_pairs = self.train_tokens.len();
+        state.held_out_pairs = self.held_tokens.len();
+        state.skipped_too_long = self.skipped;
+    }
 }
 
 /// A batch of programs of similar length (a random window of the length-sorted order):
@@ -294,7 +402,8 @@ fn tokenize_all(
 }
 
 /// Teacher-forced loss and token accuracy on up to 256 held-out pairs, and greedy
-/// constrained decodes of the first `decodes` of them.
+/// constrained decodes of the first `decodes` of them (built and scored by `scorer`).
+#[allow(clippy::too_many_arguments)]
 pub fn validate(
     model: &CadModel,
     tokenizer: &CodeTokenizer,
@@ -303,6 +412,8 @@ pub fn validate(
     tokens: &[(usize, Vec<u32>)],
     decodes: usize,
     step: usize,
+    pictures: &PictureCache,
+    scorer: Option<&dyn ProgramScorer>,
 ) -> Result<Validation> {
     let mut v = Validation {
         step,
@@ -315,13 +426,7 @@ pub fn validate(
     for chunk in tokens.iter().take(256).collect::<Vec<_>>().chunks(16) {
         let ps: Vec<&Pair> = chunk.iter().map(|(i, _)| &pairs[*i]).collect();
         let ts: Vec<Vec<u32>> = chunk.iter().map(|(_, t)| t.clone()).collect();
-        let b = make_batch(
-            &ps,
-            &ts,
-            model.config.image_size,
-            tokenizer.pad_id(),
-            model.device(),
-        )?;
+        let b = make_batch(&ps, &ts, pictures, tokenizer.pad_id(), model.device())?;
         let logits = model.forward(&b.pictures, &b.inputs)?;
         let (loss, keep) = sequence_loss(&logits, &b.targets, tokenizer.pad_id())?;
         let hits = logits
@@ -342,21 +447,42 @@ pub fn validate(
         max_tokens: model.config.max_len - 1,
         seed: 0,
     };
+    let mut programs = Vec::new();
     for (i, _) in tokens.iter().take(decodes) {
         let pair = &pairs[*i];
-        let picture = load_picture(&pair.picture, model.config.image_size)?;
+        let picture = pictures.get(&pair.picture)?;
         let best = propose(model, tokenizer, Some(grammar), &picture, &options)?;
         if let Some(c) = best.first() {
             v.complete += c.complete as u8 as f32;
             v.exact_match += (c.code == pair.code) as u8 as f32;
+            programs.push((c.code.clone(), pair.code.clone()));
         }
         v.decoded += 1;
     }
     if v.decoded > 0 {
         v.complete /= v.decoded as f32;
         v.exact_match /= v.decoded as f32;
+        if let Some(scorer) = scorer {
+            let scores = scorer.score(&programs)?;
+            let n = v.decoded as f32;
+            v.vsr = Some(scores.iter().filter(|s| s.valid).count() as f32 / n);
+            v.iou_vol = Some(scores.iter().map(|s| s.iou_vol as f32).sum::<f32>() / n);
+        }
     }
     Ok(v)
+}
+
+impl Validation {
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "val loss {:.3} token acc {:.3} exact {:.2} complete {:.2}",
+            self.loss, self.token_accuracy, self.exact_match, self.complete
+        );
+        if let (Some(vsr), Some(iou)) = (self.vsr, self.iou_vol) {
+            s.push_str(&format!(" VSR {vsr:.2} IoU_vol {iou:.3}"));
+        }
+        s + &format!(" ({} decoded)", self.decoded)
+    }
 }
 
 /// Writes weights, optimizer and state through temporary files, so an interrupted write
@@ -431,15 +557,15 @@ mod tests {
         let cancel = CancellationToken::new();
         // Train in two legs to exercise resuming from the checkpoint.
         options.steps = 150;
-        let first = train(&options, &NoProgress, &cancel).unwrap();
+        let first = train(&options, None, &NoProgress, &cancel).unwrap();
         assert_eq!(first.step, 150);
         assert!(
-            train(&options, &NoProgress, &cancel).is_err(),
+            train(&options, None, &NoProgress, &cancel).is_err(),
             "must refuse to overwrite"
         );
         options.resume = true;
         options.steps = 300;
-        let state = train(&options, &NoProgress, &cancel).unwrap();
+        let state = train(&options, None, &NoProgress, &cancel).unwrap();
         assert_eq!(state.step, 300);
         assert!(out.path().join(CURVE_FILE).exists());
 

@@ -137,6 +137,15 @@ fn score(pool: &WorkerPool, id: &str, gt_path: &Path, pred_dir: &Path) -> ItemSc
             return item;
         }
     };
+    score_code(pool, id, gt_code, pred_code)
+}
+
+/// Scores one predicted program against its ground truth (both as code).
+pub fn score_code(pool: &WorkerPool, id: &str, gt_code: String, pred_code: String) -> ItemScore {
+    let mut item = ItemScore {
+        id: id.to_string(),
+        ..ItemScore::default()
+    };
     let gt = match build(pool, &gt_code, false) {
         Ok(b) => b,
         Err(e) => {
@@ -177,6 +186,66 @@ fn score(pool: &WorkerPool, id: &str, gt_path: &Path, pred_dir: &Path) -> ItemSc
         }
     }
     item
+}
+
+/// Builds and scores the model's decodes in the runtime's workers, for `train`'s
+/// validation and `eval-model` (the model itself never runs code).
+pub struct PoolScorer {
+    pool: WorkerPool,
+    workers: usize,
+}
+
+impl PoolScorer {
+    pub fn start(
+        python: Option<PathBuf>,
+        workers: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let workers = workers.max(1);
+        let pool = WorkerPool::start(PoolConfig {
+            python,
+            workers,
+            job_timeout: timeout,
+            ..PoolConfig::default()
+        })?;
+        Ok(Self { pool, workers })
+    }
+}
+
+/// A scorer for `train` and `eval-model`.
+pub fn start_scorer(
+    workers: usize,
+    timeout: Duration,
+) -> anyhow::Result<Box<dyn crate::model::train::ProgramScorer>> {
+    Ok(Box::new(PoolScorer::start(None, workers, timeout)?))
+}
+
+impl crate::model::train::ProgramScorer for PoolScorer {
+    fn score(
+        &self,
+        programs: &[(String, String)],
+    ) -> anyhow::Result<Vec<crate::model::train::ProgramScore>> {
+        let next = AtomicUsize::new(0);
+        let results = Mutex::new(vec![Default::default(); programs.len()]);
+        std::thread::scope(|s| {
+            for _ in 0..self.workers.min(programs.len()) {
+                s.spawn(|| loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((pred, gt)) = programs.get(k) else {
+                        break;
+                    };
+                    let item = score_code(&self.pool, &k.to_string(), gt.clone(), pred.clone());
+                    results.lock().unwrap_or_else(|e| e.into_inner())[k] =
+                        crate::model::train::ProgramScore {
+                            valid: item.valid,
+                            iou_vol: item.iou_vol,
+                            iou_best: item.iou_best,
+                        };
+                });
+            }
+        });
+        Ok(results.into_inner().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 pub fn run_command(args: EvalArgs) -> anyhow::Result<()> {
