@@ -43,7 +43,6 @@ fn assert_all_suggestions_build(picture: &Path) -> usize {
     let out = generate(&[
         picture.to_str().unwrap(),
         "--json",
-        "--no-model",
         "--budget",
         "1",
         "-n",
@@ -90,7 +89,7 @@ fn every_suggestion_builds_for_parts_and_for_things_never_seen() {
 }
 
 fn assert_refused(path: &Path, expected: &str) {
-    let out = generate(&[path.to_str().unwrap(), "--no-model"]);
+    let out = generate(&[path.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{} was accepted", path.display());
     assert!(
@@ -135,7 +134,6 @@ fn batch_writes_one_script_per_picture_and_reports_failures() {
         input.to_str().unwrap(),
         "--out",
         out_dir.to_str().unwrap(),
-        "--no-model",
         "--no-refine",
         "--stages",
     ]);
@@ -212,4 +210,26 @@ fn check_reports_static_and_execution_problems_with_lines() {
 
 fn example_script() -> &'static str {
     concat!(env!("CARGO_MANIFEST_DIR"), "/examples/bracket.py")
+}
+
+#[test]
+fn the_built_in_model_joins_as_a_source_and_its_picks_build_too() {
+    let out = generate(&[
+        example().to_str().unwrap(),
+        "--json",
+        "--builtin-model",
+        "--no-refine",
+        "-n",
+        "3",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sources = json["sources"].to_string();
+    assert!(sources.contains("model: built in"), "{sources}");
+    // the model's proposals were executed with the others (whether or not one ranks first)
+    assert!(json["stats"]["proposals"].as_u64().unwrap() > 16, "{json}");
 }

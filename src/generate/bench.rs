@@ -23,8 +23,9 @@ pub struct BenchArgs {
     /// A trained model directory instead of the built-in model.
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// Add the model built into the binary.
     #[arg(long)]
-    pub no_model: bool,
+    pub builtin_model: bool,
     /// Refinement seconds per picture.
     #[arg(long, default_value_t = 6.0)]
     pub budget: f64,
@@ -54,7 +55,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let generator = Generator::new(&GeneratorConfig {
         model_dir: args.model.clone(),
-        no_model: args.no_model,
+        builtin_model: args.builtin_model,
         ..GeneratorConfig::default()
     })?;
     println!(

@@ -56,9 +56,10 @@ pub struct GenerateArgs {
     /// A trained model directory instead of the built-in model.
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Do not use the model (program library and primitive fits only).
+    /// Add the model built into the binary as a proposal source (an early checkpoint:
+    /// slow and weak so far, see models/MODEL_CARD.md).
     #[arg(long)]
-    pub no_model: bool,
+    pub builtin_model: bool,
     /// A program library file instead of the built-in one.
     #[arg(long)]
     pub library: Option<PathBuf>,
@@ -88,7 +89,7 @@ pub fn run_command(args: GenerateArgs) -> anyhow::Result<()> {
     }
     let config = GeneratorConfig {
         model_dir: args.model.clone(),
-        no_model: args.no_model,
+        builtin_model: args.builtin_model,
         library: args.library.clone(),
         no_library: args.no_library,
         max_tokens: None,

@@ -7,6 +7,8 @@ use crate::data::Program;
 use crate::model::bundle::TrainedModel;
 use crate::model::decode::{DecodeOptions, Strategy};
 
+const MAX_BEAMS: usize = 6;
+
 pub struct ModelProposals {
     pub model: TrainedModel,
     /// Where the model came from, for provenance ("embedded" or a directory).
@@ -34,11 +36,12 @@ impl ProposalSource for ModelProposals {
         else {
             return Vec::new();
         };
+        // beams cost time linear in their count on the CPU; a few distinct programs are
+        // what the rest of the pipeline needs from the model
+        let n = limit.clamp(1, MAX_BEAMS);
         let options = DecodeOptions {
-            strategy: Strategy::Beam {
-                width: limit.max(1),
-            },
-            candidates: limit,
+            strategy: Strategy::Beam { width: n },
+            candidates: n,
             max_tokens: self.max_tokens,
             seed: 0,
         };
