@@ -4,8 +4,6 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context;
-
 use super::generator::{Generator, GeneratorConfig};
 use super::picture::Picture;
 use super::pipeline::GenerateOptions;
@@ -44,14 +42,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             .filter(|d| d.is_dir())
             .unwrap_or_else(|| PathBuf::from("examples"))
     });
-    let mut pictures: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .with_context(|| format!("cannot read {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "png"))
-        .collect();
-    pictures.sort();
+    let mut pictures = super::cli::pictures_in(&dir)?;
     pictures.truncate(args.limit);
-    anyhow::ensure!(!pictures.is_empty(), "no pictures in {}", dir.display());
     let t = Instant::now();
     let generator = Generator::new(&GeneratorConfig {
         model_dir: args.model.clone(),
@@ -83,7 +75,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         let mut seconds = Vec::new();
         let mut executions = Vec::new();
         let mut evaluations = Vec::new();
-        for path in &pictures {
+        for (_, path) in &pictures {
             let picture = Picture::load(path)?;
             let t = Instant::now();
             let (_, stats) = generator.generate(

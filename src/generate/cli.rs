@@ -250,7 +250,7 @@ fn write_renders(
 }
 
 /// Pictures of a folder, sorted: (id, path).
-fn pictures_in(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
+pub(super) fn pictures_in(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
     let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))

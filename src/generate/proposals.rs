@@ -122,24 +122,45 @@ impl ProposalSource for PrimitiveFits {
     }
 
     fn propose(&self, picture: &Picture, limit: usize) -> Vec<Proposal> {
-        let target = Target::new(picture, 4);
-        let mut scored: Vec<(f64, String, Program)> = Self::templates()
-            .into_iter()
-            .filter_map(|(name, p)| {
-                let scene = Scene::compile(&p).ok()?;
-                let r = native::render(&scene, target.size, target.size)?;
-                Some((target.score(&r).total, name, p))
-            })
-            .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        scored
-            .into_iter()
-            .take(limit)
-            .map(|(_, name, program)| Proposal {
-                program,
-                source: format!("primitive:{name}"),
-                log_prob: None,
-            })
-            .collect()
+        let mut templates = Self::templates();
+        templates.sort_by(|a, b| a.0.cmp(&b.0));
+        best_by_coarse_render(
+            picture,
+            templates
+                .into_iter()
+                .map(|(name, p)| (format!("primitive:{name}"), p))
+                .collect(),
+            limit,
+        )
     }
+}
+
+/// The `limit` programs whose 112 px native render agrees best with the picture, best
+/// first; equal scores keep the order given. Programs that render nothing are dropped.
+pub fn best_by_coarse_render(
+    picture: &Picture,
+    programs: Vec<(String, Program)>,
+    limit: usize,
+) -> Vec<Proposal> {
+    use rayon::prelude::*;
+    let target = Target::new(picture, 4);
+    let mut scored: Vec<(f64, String, Program)> = programs
+        .into_par_iter()
+        .filter_map(|(source, p)| {
+            let scene = Scene::compile(&p).ok()?;
+            let r = native::render(&scene, target.size, target.size)?;
+            Some((target.score(&r).total, source, p))
+        })
+        .collect();
+    // stable: ties stay in the caller's order
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored
+        .into_iter()
+        .take(limit)
+        .map(|(_, source, program)| Proposal {
+            program,
+            source,
+            log_prob: None,
+        })
+        .collect()
 }

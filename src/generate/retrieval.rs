@@ -15,8 +15,8 @@ use std::path::Path;
 
 use super::native::{self, Scene};
 use super::picture::{Picture, SIZE};
-use super::proposals::{Proposal, ProposalSource};
-use super::score::{chamfer_distance, Target};
+use super::proposals::{best_by_coarse_render, Proposal, ProposalSource};
+use super::score::chamfer_distance;
 use crate::data::Program;
 use crate::progress::{ProgressEvent, ProgressSink};
 use rayon::prelude::*;
@@ -97,30 +97,6 @@ impl RetrievalIndex {
         self.entries
             .push((Descriptor::of(&picture), program.to_code()));
         true
-    }
-
-    /// Indexes every `*.py` in `dir` that parses as a canonical program; returns how many
-    /// files were skipped.
-    pub fn add_dir(&mut self, dir: &Path) -> Result<usize, IndexError> {
-        let io = |source| IndexError::Io {
-            path: dir.display().to_string(),
-            source,
-        };
-        let mut files: Vec<_> = std::fs::read_dir(dir)
-            .map_err(io)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "py"))
-            .collect();
-        files.sort();
-        let mut skipped = 0;
-        for f in files {
-            let ok = std::fs::read_to_string(&f)
-                .ok()
-                .and_then(|code| Program::parse(&code).ok())
-                .is_some_and(|p| self.add(&p));
-            skipped += (!ok) as usize;
-        }
-        Ok(skipped)
     }
 
     /// A library of the canonical programs (`*.py`) of `dir`, at most `limit` of them in
@@ -260,29 +236,22 @@ impl ProposalSource for Retrieval {
     fn propose(&self, picture: &Picture, limit: usize) -> Vec<Proposal> {
         // the descriptor finds a shortlist; a coarse native render against the picture
         // orders it (the descriptor alone misses holes and thin walls)
-        let query = Descriptor::of(picture);
-        let target = Target::new(picture, 4);
-        let mut shortlist: Vec<(f64, usize, Program)> = self
+        let mut shortlist: Vec<usize> = self
             .index
-            .nearest(&query, limit * SHORTLIST_FACTOR)
-            .into_par_iter()
-            .filter_map(|(_, i)| {
+            .nearest(&Descriptor::of(picture), limit * SHORTLIST_FACTOR)
+            .into_iter()
+            .map(|(_, i)| i)
+            .collect();
+        // equal agreement: the earlier library entry first
+        shortlist.sort_unstable();
+        let programs = shortlist
+            .into_iter()
+            .filter_map(|i| {
                 let program = Program::parse(&self.index.entries[i].1).ok()?;
-                let scene = Scene::compile(&program).ok()?;
-                let r = native::render(&scene, target.size, target.size)?;
-                Some((target.score(&r).total, i, program))
+                Some((format!("retrieval:#{i}"), program))
             })
             .collect();
-        shortlist.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        shortlist
-            .into_iter()
-            .take(limit)
-            .map(|(_, i, program)| Proposal {
-                program,
-                source: format!("retrieval:#{i}"),
-                log_prob: None,
-            })
-            .collect()
+        best_by_coarse_render(picture, programs, limit)
     }
 }
 
