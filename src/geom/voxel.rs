@@ -65,6 +65,21 @@ impl VoxelSet {
 /// nearest to all vertices (numpy rounding: half to even). Subdividing each triangle on its
 /// own gives the same vertex positions, since a shared edge splits the same way on both sides.
 pub fn surface_voxels(triangles: &[[[f64; 3]; 3]], pitch: f64) -> Result<VoxelSet, VoxelError> {
+    use rayon::prelude::*;
+    // chunks rather than whole meshes are the unit of work, so that IoU_best's five
+    // voxelizations share the cores evenly however unequal the meshes are
+    let chunks: Vec<Vec<u64>> = triangles
+        .par_chunks(512)
+        .map(|chunk| subdivided_vertex_keys(chunk, pitch))
+        .collect::<Result<_, _>>()?;
+    let mut keys = chunks.concat();
+    keys.par_sort_unstable();
+    keys.dedup();
+    Ok(VoxelSet { keys })
+}
+
+/// The voxel keys of every vertex that subdividing `triangles` creates (with repeats).
+fn subdivided_vertex_keys(triangles: &[[[f64; 3]; 3]], pitch: f64) -> Result<Vec<u64>, VoxelError> {
     const MAX_ITER: u32 = 10;
     let max_edge = pitch / 2.0;
     let mut keys = Vec::with_capacity(triangles.len() * 8);
@@ -90,9 +105,10 @@ pub fn surface_voxels(triangles: &[[[f64; 3]; 3]], pitch: f64) -> Result<VoxelSe
         }
         stack.push((*t, 0));
         while let Some((f, depth)) = stack.pop() {
-            // Rounding is monotone and midpoints stay inside their triangle's box, so once a
-            // triangle's box rounds to one voxel, every vertex it would still spawn does too.
-            if one_cell(&f, pitch) {
+            // Rounding is monotone and midpoints stay inside their triangle's box, so every
+            // vertex a triangle would still spawn lands in a voxel of its rounded box: once the
+            // triangle's own corners already hit every voxel of that box, it adds nothing.
+            if box_covered_by_corners(&f, pitch) {
                 continue;
             }
             let split = [
@@ -152,7 +168,7 @@ pub fn surface_voxels(triangles: &[[[f64; 3]; 3]], pitch: f64) -> Result<VoxelSe
             }
         }
     }
-    Ok(VoxelSet::from_keys(keys))
+    Ok(keys)
 }
 
 /// Voxels whose centres lie inside a closed mesh (ray parity along +z per column): a solid
@@ -215,13 +231,25 @@ fn round_even(x: f64) -> f64 {
     (x + MAGIC) - MAGIC
 }
 
+/// Whether the voxels of the triangle's corners are all the voxels its box rounds to (at
+/// most 3 of them then): the box is 1 voxel, or 2 or 3 voxels each holding a corner.
 #[inline]
-fn one_cell(f: &[[f64; 3]; 3], pitch: f64) -> bool {
-    (0..3).all(|k| {
-        let lo = f[0][k].min(f[1][k]).min(f[2][k]);
-        let hi = f[0][k].max(f[1][k]).max(f[2][k]);
-        round_even(lo / pitch) == round_even(hi / pitch)
-    })
+fn box_covered_by_corners(f: &[[f64; 3]; 3], pitch: f64) -> bool {
+    let mut cells = 1.0;
+    for k in 0..3 {
+        let lo = round_even(f[0][k].min(f[1][k]).min(f[2][k]) / pitch);
+        let hi = round_even(f[0][k].max(f[1][k]).max(f[2][k]) / pitch);
+        cells *= hi - lo + 1.0;
+        if cells > 3.0 {
+            return false;
+        }
+    }
+    if cells == 1.0 {
+        return true;
+    }
+    let c = f.map(|p| p.map(|x| round_even(x / pitch)));
+    let distinct = 1 + (c[1] != c[0]) as usize + (c[2] != c[0] && c[2] != c[1]) as usize;
+    distinct as f64 == cells
 }
 
 fn minmax(xs: impl Iterator<Item = f64>) -> (f64, f64) {
