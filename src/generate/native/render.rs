@@ -3,7 +3,7 @@
 //! depth, surface and normal, and edges are drawn where the visible surface changes.
 
 use super::interval::FaceId;
-use super::scene::{RayScratch, Scene};
+use super::scene::{halves_of_one_side, RayScratch, Scene};
 use crate::data::Vec3;
 use crate::geom::camera::{dot, Camera};
 use crate::geom::Aabb;
@@ -174,7 +174,7 @@ fn mark_edges(scene: &Scene, r: &mut NativeRender, seam: &[f32]) {
                 if a == NO_FACE && b == NO_FACE {
                     continue;
                 }
-                let edge = if a == NO_FACE || b == NO_FACE {
+                let edge = if a == NO_FACE || b == NO_FACE || halves_of_one_side(a, b) {
                     true
                 } else if a == b {
                     // a full circle's seam, where the angle wraps around

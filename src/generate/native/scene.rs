@@ -24,9 +24,18 @@ pub fn face_id(prism: usize, part: Part) -> FaceId {
     ((prism as u32) << 16) | p
 }
 
+/// Marks a side face's half below the sketch plane of a symmetric (`both=True`) extrusion:
+/// the pictures draw the sketch plane's seam there, as for two faces.
+const LOWER_HALF: FaceId = 0x8000;
+
+/// Whether two face ids are the two halves of one symmetric extrusion's side.
+pub fn halves_of_one_side(a: FaceId, b: FaceId) -> bool {
+    a != b && a & !LOWER_HALF == b & !LOWER_HALF
+}
+
 pub fn split_face(face: FaceId) -> (usize, Part) {
     let prism = (face >> 16) as usize;
-    let part = match face & 0xffff {
+    let part = match face & 0xffff & !LOWER_HALF {
         0 => Part::CapLow,
         1 => Part::CapHigh,
         k => Part::Side(k - 2),
@@ -44,6 +53,10 @@ pub struct Prism {
     to_local: [Vec3; 3],
     low: f64,
     high: f64,
+    /// A symmetric extrusion: its sides are split at the sketch plane.
+    split_sides: bool,
+    /// Where full circles' seams are, as an angle from sketch x (see `seam_direction`).
+    seam_offset: f64,
     pub profile: Profile,
 }
 
@@ -121,12 +134,15 @@ impl Scene {
                     (first.min(second).min(0.0), first.max(second).max(0.0))
                 }
             };
+            let seam = seam_direction(n);
             prisms.push(Prism {
                 origin: plane.origin,
                 axes,
                 to_local,
                 low,
                 high,
+                split_sides: matches!(op.extent, Extent::Symmetric { .. }),
+                seam_offset: dot(seam, y).atan2(dot(seam, x)),
                 profile: Profile::from_loops(&sketch.loops),
             });
             ops.push(if i == 0 { Combine::New } else { op.combine });
@@ -218,15 +234,54 @@ impl Scene {
         let (i, part) = split_face(face);
         match part {
             Part::Side(k) => {
-                let q = self.prisms[i].local(p);
-                self.prisms[i].profile.circle_angle(k, [q[0], q[1]])
+                let prism = &self.prisms[i];
+                let q = prism.local(p);
+                let a = prism.profile.circle_angle(k, [q[0], q[1]])?;
+                Some((a - prism.seam_offset).rem_euclid(std::f64::consts::TAU))
             }
             _ => None,
         }
     }
 }
 
+/// The x direction OCCT's `gp_Ax2(P, N)` picks for a bare normal N: where the pictures of
+/// the data set put a full circle's seam (CadQuery 2.8 itself starts circles on the
+/// plane's x direction, but the seams in the pictures follow this rule: hidden at the
+/// bottom of cylinders along -y, on +x for cylinders along z).
+fn seam_direction(n: Vec3) -> Vec3 {
+    let [a, b, c] = n;
+    let (aa, ba, ca) = (a.abs(), b.abs(), c.abs());
+    let d = if ba <= aa && ba <= ca {
+        if aa > ca {
+            [-c, 0.0, a]
+        } else {
+            [c, 0.0, -a]
+        }
+    } else if aa <= ba && aa <= ca {
+        if ba > ca {
+            [0.0, -c, b]
+        } else {
+            [0.0, c, -b]
+        }
+    } else if aa > ba {
+        [-b, a, 0.0]
+    } else {
+        [b, -a, 0.0]
+    };
+    unit(d).unwrap_or([1.0, 0.0, 0.0])
+}
+
 impl Prism {
+    /// The side face id of boundary piece `piece` where the ray is at local height `h`.
+    fn side(&self, index: usize, piece: u32, h: f64) -> FaceId {
+        let id = face_id(index, Part::Side(piece));
+        if self.split_sides && h < 0.0 {
+            id | LOWER_HALF
+        } else {
+            id
+        }
+    }
+
     fn local(&self, p: Vec3) -> Vec3 {
         let q = [
             p[0] - self.origin[0],
@@ -303,14 +358,15 @@ impl Prism {
         // even-odd: the region lies between crossings 0-1, 2-3, ...
         for pair in crossings.chunks_exact(2) {
             let (a, b) = (pair[0], pair[1]);
+            let height = |t: f64| lo[2] + ld[2] * t;
             let (mut enter, mut exit) = (
                 Boundary {
                     t: a.s,
-                    face: cap(Part::Side(a.piece)),
+                    face: self.side(index, a.piece, height(a.s)),
                 },
                 Boundary {
                     t: b.s,
-                    face: cap(Part::Side(b.piece)),
+                    face: self.side(index, b.piece, height(b.s)),
                 },
             );
             if enter.t < t0 {
