@@ -11,7 +11,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
 use super::constraint::Grammar;
-use super::decode::{propose, Candidate, DecodeOptions};
+use super::decode::{continue_from, propose, Candidate, DecodeOptions, Stop};
 use super::grammar::{canonical_lark, GrammarLimits};
 use super::network::{CadModel, ModelConfig};
 use super::picture::picture_input;
@@ -110,6 +110,48 @@ impl TrainedModel {
     }
 }
 
+impl TrainedModel {
+    /// In-file completion: `n` distinct continuations of the canonical code `prefix` (the
+    /// file up to the cursor) for a picture, each the rest of the current statement or
+    /// the next one (`Candidate::continuation`, with the whole code in `code`), best
+    /// first. Decoding is constrained by the grammar; a prefix it refuses is an error
+    /// naming the line where it goes wrong.
+    pub fn continue_code(
+        &self,
+        picture: &image::DynamicImage,
+        prefix: &str,
+        n: usize,
+        opts: &DecodeOptions,
+    ) -> Result<Vec<Candidate>> {
+        self.continue_code_until(picture, prefix, n, opts, Stop::Statement)
+    }
+
+    /// `continue_code` that stops at `stop` (`Stop::Program`: up to the end of the program).
+    pub fn continue_code_until(
+        &self,
+        picture: &image::DynamicImage,
+        prefix: &str,
+        n: usize,
+        opts: &DecodeOptions,
+        stop: Stop,
+    ) -> Result<Vec<Candidate>> {
+        let input = picture_input(picture, self.network.config.image_size)?;
+        let options = DecodeOptions {
+            candidates: n,
+            ..opts.clone()
+        };
+        continue_from(
+            &self.network,
+            &self.tokenizer,
+            Some(&self.grammar),
+            &input,
+            prefix,
+            stop,
+            &options,
+        )
+    }
+}
+
 pub fn read_config(dir: &Path) -> Result<ModelConfig> {
     let path = dir.join(CONFIG_FILE);
     let text = std::fs::read_to_string(&path)
@@ -153,7 +195,7 @@ mod tests {
     use candle_nn::VarMap;
 
     /// A tiny untrained model written as a training run would leave it.
-    fn tiny_run(dir: &Path) -> VarMap {
+    fn tiny_run(dir: &Path, seed: u64) -> VarMap {
         let codes: Vec<String> = (0..20)
             .map(|s| crate::data::generator::generate(s).to_code())
             .collect();
@@ -162,11 +204,8 @@ mod tests {
         let cfg = ModelConfig::tiny(tok.vocab_size());
         write_config(dir, &cfg).unwrap();
         let varmap = VarMap::new();
-        CadModel::new(
-            &cfg,
-            VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
-        )
-        .unwrap();
+        // Seeded, so that what the tests decode is the same on every run.
+        CadModel::new(&cfg, crate::model::seeded::seeded_builder(&varmap, seed)).unwrap();
         varmap.save(dir.join(WEIGHTS_FILE)).unwrap();
         varmap
     }
@@ -175,7 +214,7 @@ mod tests {
     fn f16_export_halves_the_weights_and_keeps_the_outputs() {
         let run = tempfile::tempdir().unwrap();
         let out = tempfile::tempdir().unwrap();
-        tiny_run(run.path());
+        tiny_run(run.path(), 7);
         let bytes = export_f16(run.path(), out.path()).unwrap();
         let f32_bytes = std::fs::metadata(run.path().join(WEIGHTS_FILE))
             .unwrap()
@@ -197,29 +236,145 @@ mod tests {
         assert!(l.to_scalar::<f32>().unwrap().is_finite());
     }
 
-    #[test]
-    fn beams_are_distinct_and_best_first_even_untrained() {
-        let run = tempfile::tempdir().unwrap();
-        tiny_run(run.path());
-        let model = TrainedModel::load(run.path()).unwrap();
-        let img = image::DynamicImage::ImageLuma8(image::GrayImage::from_fn(448, 448, |x, y| {
+    fn test_picture() -> image::DynamicImage {
+        image::DynamicImage::ImageLuma8(image::GrayImage::from_fn(448, 448, |x, y| {
             image::Luma([if (x / 50 + y / 70) % 3 == 0 { 0 } else { 255 }])
-        }));
-        let options = DecodeOptions {
-            strategy: Strategy::Beam { width: 6 },
-            candidates: 6,
+        }))
+    }
+
+    fn beam_options(width: usize) -> DecodeOptions {
+        DecodeOptions {
+            strategy: Strategy::Beam { width },
+            candidates: width,
             max_tokens: 60,
             seed: 0,
-        };
-        for constrained in [true, false] {
-            let c = model.propose(&img, &options, constrained).unwrap();
-            assert_eq!(c.len(), 6, "constrained {constrained}");
-            let codes: std::collections::HashSet<&str> =
-                c.iter().map(|c| c.code.as_str()).collect();
-            assert_eq!(codes.len(), c.len(), "duplicates: {c:?}");
-            assert!(c
-                .windows(2)
-                .all(|w| (w[0].complete && !w[1].complete) || w[0].log_prob >= w[1].log_prob));
+        }
+    }
+
+    /// Untrained (seeded) models whose beams often merge into the same code, by the same
+    /// bytes or by byte tokens that decode alike: the search still returns 6 distinct
+    /// programs, complete ones first, then by probability.
+    #[test]
+    fn beams_are_distinct_and_best_first_even_untrained() {
+        let img = test_picture();
+        for seed in [7, 8, 9] {
+            let run = tempfile::tempdir().unwrap();
+            tiny_run(run.path(), seed);
+            let model = TrainedModel::load(run.path()).unwrap();
+            for constrained in [true, false] {
+                let c = model.propose(&img, &beam_options(6), constrained).unwrap();
+                assert_eq!(c.len(), 6, "seed {seed}, constrained {constrained}");
+                let codes: std::collections::HashSet<&str> =
+                    c.iter().map(|c| c.code.as_str()).collect();
+                assert_eq!(codes.len(), c.len(), "duplicates: {c:?}");
+                assert!(c.windows(2).all(|w| (w[0].complete && !w[1].complete)
+                    || (w[0].complete == w[1].complete && w[0].log_prob >= w[1].log_prob)));
+                assert!(c.iter().all(|c| c.code == c.continuation));
+            }
+        }
+    }
+
+    fn tiny_model(dir: &Path) -> TrainedModel {
+        tiny_run(dir, 7);
+        TrainedModel::load(dir).unwrap()
+    }
+
+    /// Every candidate is the prefix plus its continuation, ends the statement when it
+    /// is complete, and is spelt by tokens the grammar accepts one by one.
+    #[test]
+    fn continuations_extend_the_prefix_by_one_statement() {
+        let run = tempfile::tempdir().unwrap();
+        let model = tiny_model(run.path());
+        let program = crate::data::generator::generate(3).to_code();
+        let lines: Vec<&str> = program.split_inclusive('\n').collect();
+        let whole_lines: String = lines[..4].concat();
+        let mid_line = format!(
+            "{whole_lines}{}",
+            &lines[4][..lines[4].find('(').unwrap() + 1]
+        );
+        for prefix in [whole_lines, mid_line] {
+            let c = model
+                .continue_code(&test_picture(), &prefix, 4, &beam_options(4))
+                .unwrap();
+            assert_eq!(c.len(), 4, "{c:?}");
+            let texts: std::collections::HashSet<&str> =
+                c.iter().map(|c| c.continuation.as_str()).collect();
+            assert_eq!(texts.len(), 4, "{c:?}");
+            for c in &c {
+                assert_eq!(c.code, format!("{prefix}{}", c.continuation));
+                assert!(!c.continuation.is_empty());
+                let newlines = c.continuation.matches('\n').count();
+                if c.complete {
+                    assert!(c.continuation.ends_with('\n') && newlines == 1, "{c:?}");
+                } else {
+                    assert_eq!(newlines, 0, "{c:?}");
+                }
+                let mut m = model.grammar.matcher();
+                for &t in &c.tokens {
+                    assert!(m.allowed().unwrap()[t as usize], "refused: {}", c.code);
+                    m.consume(t).unwrap();
+                }
+            }
+        }
+    }
+
+    /// After a whole program its end (EOS) is one of the continuations.
+    #[test]
+    fn a_whole_program_may_continue_with_its_end() {
+        let run = tempfile::tempdir().unwrap();
+        let model = tiny_model(run.path());
+        // The shortest of a few programs, so that the tiny model's context has room left.
+        let program = (0..20)
+            .map(|s| crate::data::generator::generate(s).to_code())
+            .min_by_key(|c| c.len())
+            .unwrap();
+        let room = model.network.config.max_len - model.tokenizer.encode(&program).unwrap().len();
+        assert!(room > 50, "{room}");
+        let c = model
+            .continue_code(&test_picture(), &program, 8, &beam_options(8))
+            .unwrap();
+        assert!(
+            c.iter().any(|c| c.continuation.is_empty() && c.complete),
+            "{c:?}"
+        );
+        assert!(c.iter().all(|c| c.code.starts_with(&program)), "{c:?}");
+        // Up to the end of the program instead: every candidate still starts with it.
+        let lines: Vec<&str> = program.split_inclusive('\n').collect();
+        let prefix = lines[..3].concat();
+        let c = model
+            .continue_code_until(&test_picture(), &prefix, 2, &beam_options(2), Stop::Program)
+            .unwrap();
+        assert_eq!(c.len(), 2);
+        assert!(c
+            .iter()
+            .all(|c| c.code == format!("{prefix}{}", c.continuation)));
+        assert!(
+            c.iter().any(|c| c.continuation.matches('\n').count() > 1),
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn a_prefix_the_grammar_refuses_is_a_clear_error() {
+        let run = tempfile::tempdir().unwrap();
+        let model = tiny_model(run.path());
+        let program = crate::data::generator::generate(3).to_code();
+        let lines: Vec<&str> = program.split_inclusive('\n').collect();
+        // wp_sketch9 is not defined on line 4.
+        let undefined = format!(
+            "{}{}",
+            lines[..3].concat(),
+            lines[3].replace("wp_sketch0", "wp_sketch9")
+        );
+        for (prefix, line) in [("import numpy as np\n".to_string(), 1), (undefined, 4)] {
+            let err = model
+                .continue_code(&test_picture(), &prefix, 2, &beam_options(2))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("grammar") && err.contains(&format!("line {line} ")),
+                "{err}"
+            );
         }
     }
 

@@ -12,5 +12,6 @@ pub mod grammar;
 pub mod network;
 pub mod optim;
 pub mod picture;
+pub mod seeded;
 pub mod tokenizer;
 pub mod train;

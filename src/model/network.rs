@@ -467,7 +467,7 @@ impl CadModel {
     pub fn forward(&self, pictures: &Tensor, tokens: &Tensor) -> Result<Tensor> {
         let memory = self.encode(pictures)?;
         let t = tokens.dim(1)?;
-        let mask = causal_mask(t, &self.device)?;
+        let mask = causal_mask(t, 0, &self.device)?;
         let mut x = self.embed_at(tokens, 0)?;
         for (layer, mem) in self.layers.iter().zip(&memory.per_layer) {
             x = layer.forward(&x, mem, None, Some(&mask))?.0;
@@ -482,18 +482,24 @@ impl CadModel {
         }
     }
 
-    /// Logits (B, V) of the next token after feeding `tokens` (B, 1), updating `cache`.
+    /// Logits (B, V) of the next token after feeding `tokens` (B, T), updating `cache`.
+    /// T > 1 feeds a forced prefix in one pass (causally masked).
     pub fn step(&self, memory: &Memory, tokens: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
+        let t = tokens.dim(1)?;
+        let mask = match t {
+            1 => None,
+            _ => Some(causal_mask(t, cache.len, &self.device)?),
+        };
         let mut x = self.embed_at(tokens, cache.len)?;
         let mut updated = Vec::with_capacity(self.layers.len());
         for (i, (layer, mem)) in self.layers.iter().zip(&memory.per_layer).enumerate() {
-            let (y, kv) = layer.forward(&x, mem, cache.per_layer.get(i), None)?;
+            let (y, kv) = layer.forward(&x, mem, cache.per_layer.get(i), mask.as_ref())?;
             x = y;
             updated.push(kv);
         }
         cache.per_layer = updated;
-        cache.len += tokens.dim(1)?;
-        self.logits(&x)?.squeeze(1)
+        cache.len += t;
+        self.logits(&x.narrow(1, t - 1, 1)?)?.squeeze(1)
     }
 }
 
@@ -512,11 +518,14 @@ fn tied_embedding(cfg: &ModelConfig, vb: VarBuilder) -> Result<Embedding> {
     Ok(Embedding::new(weight, cfg.d_model))
 }
 
-fn causal_mask(t: usize, device: &Device) -> Result<Tensor> {
+/// (t, past + t): query i (at position past + i) sees keys 0..=past + i.
+fn causal_mask(t: usize, past: usize, device: &Device) -> Result<Tensor> {
     let mask: Vec<f32> = (0..t)
-        .flat_map(|i| (0..t).map(move |j| if j > i { f32::NEG_INFINITY } else { 0.0 }))
+        .flat_map(|i| {
+            (0..past + t).map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 })
+        })
         .collect();
-    Tensor::from_vec(mask, (t, t), device)
+    Tensor::from_vec(mask, (t, past + t), device)
 }
 
 /// Trainable parameters in a var map.
@@ -615,6 +624,32 @@ mod tests {
             let want = full.narrow(1, i, 1).unwrap().squeeze(1).unwrap();
             let diff = (step - want).unwrap().abs().unwrap().max_all().unwrap();
             assert!(diff.to_scalar::<f32>().unwrap() < 1e-4);
+        }
+    }
+
+    /// A forced prefix fed in one pass, then single steps, gives the full forward's logits.
+    #[test]
+    fn a_prefix_fed_at_once_then_steps_match_the_full_forward() {
+        let (_, model) = tiny();
+        let (pics, toks) = inputs();
+        let full = model.forward(&pics, &toks).unwrap();
+        let memory = model.encode(&pics).unwrap();
+        let mut cache = model.empty_cache();
+        let first = model
+            .step(&memory, &toks.narrow(1, 0, 3).unwrap(), &mut cache)
+            .unwrap();
+        let mut got = vec![first];
+        for i in 3..5 {
+            got.push(
+                model
+                    .step(&memory, &toks.narrow(1, i, 1).unwrap(), &mut cache)
+                    .unwrap(),
+            );
+        }
+        for (step, i) in got.into_iter().zip([2, 3, 4]) {
+            let want = full.narrow(1, i, 1).unwrap().squeeze(1).unwrap();
+            let diff = (step - want).unwrap().abs().unwrap().max_all().unwrap();
+            assert!(diff.to_scalar::<f32>().unwrap() < 1e-4, "position {i}");
         }
     }
 
