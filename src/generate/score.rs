@@ -15,6 +15,10 @@ const EDGE_WEIGHT: f64 = 0.35;
 pub struct Target {
     pub size: u32,
     pub silhouette: Vec<bool>,
+    /// Share of each pixel's block of picture pixels that is the part (0..=1): what the
+    /// silhouette term compares, so that a boundary half way through a block costs the
+    /// same either way instead of favouring a larger part.
+    coverage: Vec<f32>,
     pub edges: Vec<bool>,
     /// Distance of every pixel to the nearest input edge pixel.
     edge_distance: Vec<f32>,
@@ -34,11 +38,13 @@ impl Target {
     /// The picture at 448 / `factor` px.
     pub fn new(picture: &Picture, factor: u32) -> Target {
         let (size, silhouette, edges) = picture.masks_at(factor);
+        let coverage = picture.coverage_at(factor);
         let edge_distance = chamfer_distance(&edges, size as usize);
         let edge_count = edges.iter().filter(|&&e| e).count();
         Target {
             size,
             silhouette,
+            coverage,
             edges,
             edge_distance,
             edge_count,
@@ -51,12 +57,17 @@ impl Target {
             self.silhouette.len(),
             "sizes differ"
         );
-        let (mut inter, mut union) = (0usize, 0usize);
-        for (&a, &b) in render.silhouette.iter().zip(&self.silhouette) {
-            inter += (a && b) as usize;
-            union += (a || b) as usize;
+        let (mut inter, mut union) = (0f64, 0f64);
+        for (&a, &b) in render.silhouette.iter().zip(&self.coverage) {
+            let b = b as f64;
+            if a {
+                inter += b;
+                union += 1.0;
+            } else {
+                union += b;
+            }
         }
-        let silhouette_iou = inter as f64 / union.max(1) as f64;
+        let silhouette_iou = if union > 0.0 { inter / union } else { 0.0 };
         // ours -> theirs
         let (mut ours_sum, mut ours_n) = (0f64, 0usize);
         for (k, &e) in render.edges.iter().enumerate() {
