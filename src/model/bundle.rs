@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Mutex, OnceLock};
+use std::thread::JoinHandle;
 
 use anyhow::{Context, Result};
 use candle_core::{DType, Device, Tensor};
@@ -28,7 +30,41 @@ static EMBEDDED_WEIGHTS: &[u8] = include_bytes!("../../models/model.safetensors"
 pub struct TrainedModel {
     pub tokenizer: CodeTokenizer,
     pub network: CadModel,
-    pub grammar: Grammar,
+    grammar: PendingGrammar,
+}
+
+/// The decoding grammar, compiled on a background thread from the start of a load:
+/// compiling it is most of a load's time (~0.6 s), and a caller that loads the model
+/// early (the language server at start-up) need not wait for it. The first decode
+/// under the mask waits until it is ready.
+struct PendingGrammar {
+    compiling: Mutex<Option<JoinHandle<Result<Grammar>>>>,
+    ready: OnceLock<std::result::Result<Grammar, String>>,
+}
+
+impl PendingGrammar {
+    fn start(tokenizer: &CodeTokenizer) -> Self {
+        let tokenizer = tokenizer.clone();
+        let handle = std::thread::spawn(move || {
+            Grammar::new(&tokenizer, &canonical_lark(GrammarLimits::default()))
+        });
+        Self {
+            compiling: Mutex::new(Some(handle)),
+            ready: OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> Result<&Grammar> {
+        let done = self.ready.get_or_init(|| {
+            let handle = self.compiling.lock().ok().and_then(|mut h| h.take());
+            match handle.map(JoinHandle::join) {
+                Some(Ok(Ok(grammar))) => Ok(grammar),
+                Some(Ok(Err(e))) => Err(format!("{e:#}")),
+                Some(Err(_)) | None => Err("the grammar compile thread panicked".into()),
+            }
+        });
+        done.as_ref().map_err(|e| anyhow::anyhow!("{e}"))
+    }
 }
 
 impl TrainedModel {
@@ -66,8 +102,10 @@ impl TrainedModel {
     }
 
     /// From the three files' contents; weights of any float dtype become f32 in memory.
+    /// The grammar goes on compiling in the background (see `grammar`).
     pub fn from_parts(tokenizer: &str, config: &str, weights: &[u8]) -> Result<Self> {
         let tokenizer = CodeTokenizer::from_json(tokenizer)?;
+        let grammar = PendingGrammar::start(&tokenizer);
         let config: ModelConfig =
             serde_json::from_str(config).context("config.json is not a model config")?;
         let tensors = candle_core::safetensors::load_buffer(weights, &Device::Cpu)
@@ -77,19 +115,26 @@ impl TrainedModel {
             .map(|(k, t)| Ok((k, t.to_dtype(DType::F32)?)))
             .collect::<Result<HashMap<String, Tensor>>>()?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
-        let network = CadModel::new(&config, vb).context("the weights do not fit config.json")?;
+        let mut network =
+            CadModel::new(&config, vb).context("the weights do not fit config.json")?;
+        network.freeze()?;
         anyhow::ensure!(
             config.vocab_size == tokenizer.vocab_size(),
             "config.json says {} tokens but tokenizer.json has {}",
             config.vocab_size,
             tokenizer.vocab_size()
         );
-        let grammar = Grammar::new(&tokenizer, &canonical_lark(GrammarLimits::default()))?;
         Ok(Self {
             tokenizer,
             network,
             grammar,
         })
+    }
+
+    /// The decoding grammar compiled for this model's tokenizer; waits for the
+    /// background compile started by the load if it has not finished.
+    pub fn grammar(&self) -> Result<&Grammar> {
+        self.grammar.get()
     }
 
     /// Candidates for a picture; `constrained = false` decodes without the grammar mask.
@@ -100,13 +145,11 @@ impl TrainedModel {
         constrained: bool,
     ) -> Result<Vec<Candidate>> {
         let input = picture_input(picture, self.network.config.image_size)?;
-        propose(
-            &self.network,
-            &self.tokenizer,
-            constrained.then_some(&self.grammar),
-            &input,
-            options,
-        )
+        let grammar = match constrained {
+            true => Some(self.grammar()?),
+            false => None,
+        };
+        propose(&self.network, &self.tokenizer, grammar, &input, options)
     }
 }
 
@@ -143,7 +186,7 @@ impl TrainedModel {
         continue_from(
             &self.network,
             &self.tokenizer,
-            Some(&self.grammar),
+            Some(self.grammar()?),
             &input,
             prefix,
             stop,
@@ -309,7 +352,7 @@ mod tests {
                 } else {
                     assert_eq!(newlines, 0, "{c:?}");
                 }
-                let mut m = model.grammar.matcher();
+                let mut m = model.grammar().unwrap().matcher();
                 for &t in &c.tokens {
                     assert!(m.allowed().unwrap()[t as usize], "refused: {}", c.code);
                     m.consume(t).unwrap();
@@ -408,7 +451,7 @@ mod tests {
                 complete += 1;
                 let tree = parser.parse(&c.code, None).unwrap();
                 assert!(!tree.root_node().has_error(), "unparsable:\n{}", c.code);
-                let mut m = model.grammar.matcher();
+                let mut m = model.grammar().unwrap().matcher();
                 for &t in &c.tokens {
                     assert!(
                         m.allowed().unwrap()[t as usize],

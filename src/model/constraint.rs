@@ -89,9 +89,12 @@ impl TokenMask {
         self.matcher.is_accepting().unwrap_or(false)
     }
 
+    /// An independent parser state for a new hypothesis. The clone shares the lexer's
+    /// caches (llguidance's `Clone`, not `deep_clone`): copying those cost a quarter of
+    /// all decoding time, and sharing them keeps the lexer warm across hypotheses.
     pub fn clone_state(&self) -> Self {
         Self {
-            matcher: self.matcher.deep_clone(),
+            matcher: self.matcher.clone(),
         }
     }
 }

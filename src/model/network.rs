@@ -4,7 +4,7 @@
 //! softmax from exp/sum. Output logits reuse the token embedding (tied weights).
 
 use candle_core::{DType, Device, Module, Result, Tensor, D};
-use candle_nn::{linear, Embedding, Linear, VarBuilder};
+use candle_nn::{Embedding, Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 /// Sizes of the network; saved as `config.json` beside the weights.
@@ -111,8 +111,8 @@ impl Norm {
 /// matmuls because candle's CPU conv2d backward is ~10x slower than the rest of a step.
 /// No pooling before the first stage, so 1-px edges reach the network intact.
 struct ImageEncoder {
-    stages: Vec<(Linear, Linear)>,
-    project: Linear,
+    stages: Vec<(Dense, Dense)>,
+    project: Dense,
     position: Tensor,
     layers: Vec<EncoderLayer>,
     norm: Norm,
@@ -171,9 +171,47 @@ impl ImageEncoder {
     }
 }
 
+/// A linear layer. Training uses candle's `Linear` (its weight is the variable);
+/// `freeze` keeps the weight transposed and contiguous instead, which gemm reads in
+/// place: with the few rows of a decoding step, gemm repacked the (out, in) weight on
+/// every call, which cost about as much as the product itself.
+enum Dense {
+    Trainable(Linear),
+    Frozen { wt: Tensor, bias: Option<Tensor> },
+}
+
+impl Dense {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Dense::Trainable(l) => l.forward(x),
+            Dense::Frozen { wt, bias } => {
+                let y = x.matmul(wt)?;
+                match bias {
+                    Some(b) => y.broadcast_add(b),
+                    None => Ok(y),
+                }
+            }
+        }
+    }
+
+    fn freeze(&mut self) -> Result<()> {
+        if let Dense::Trainable(l) = self {
+            *self = Dense::Frozen {
+                wt: l.weight().t()?.contiguous()?,
+                bias: l.bias().cloned(),
+            };
+        }
+        Ok(())
+    }
+}
+
+fn linear(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Dense> {
+    Ok(Dense::Trainable(candle_nn::linear(in_dim, out_dim, vb)?))
+}
+
 /// A linear layer on the last dim as ONE 2-D matmul: candle's Linear on 3-D/4-D inputs
 /// broadcasts the weight into a batched matmul, several times slower here.
-fn apply(layer: &Linear, x: &Tensor) -> Result<Tensor> {
+fn apply(layer: &Dense, x: &Tensor) -> Result<Tensor> {
     let dims = x.dims().to_vec();
     let last = dims[dims.len() - 1];
     let rows = x.elem_count() / last;
@@ -195,11 +233,16 @@ fn fold_cells(x: &Tensor, f: usize) -> Result<Tensor> {
 /// The residual feed-forward block of every transformer layer: x + W2 gelu(W1 norm(x)).
 struct FeedForward {
     norm: Norm,
-    inner: Linear,
-    outer: Linear,
+    inner: Dense,
+    outer: Dense,
 }
 
 impl FeedForward {
+    fn freeze(&mut self) -> Result<()> {
+        self.inner.freeze()?;
+        self.outer.freeze()
+    }
+
     fn new(cfg: &ModelConfig, vb: &VarBuilder) -> Result<Self> {
         Ok(Self {
             norm: Norm::new(cfg.d_model, vb.pp("ff_norm"))?,
@@ -239,14 +282,21 @@ impl EncoderLayer {
 }
 
 struct Attention {
-    q: Linear,
-    k: Linear,
-    v: Linear,
-    out: Linear,
+    q: Dense,
+    k: Dense,
+    v: Dense,
+    out: Dense,
     n_heads: usize,
 }
 
 impl Attention {
+    fn freeze(&mut self) -> Result<()> {
+        for layer in [&mut self.q, &mut self.k, &mut self.v, &mut self.out] {
+            layer.freeze()?;
+        }
+        Ok(())
+    }
+
     fn new(cfg: &ModelConfig, vb: VarBuilder) -> Result<Self> {
         let d = cfg.d_model;
         Ok(Self {
@@ -401,8 +451,14 @@ pub struct CadModel {
     position: Tensor,
     layers: Vec<DecoderLayer>,
     final_norm: Norm,
+    /// After `freeze`: the output layer (the embedding transposed), contiguous and
+    /// padded to a multiple of 16 columns, so that gemm need not repack it per step.
+    frozen_output: Option<Tensor>,
     device: Device,
 }
+
+/// Columns of the frozen output layer are a multiple of this (gemm's SIMD width).
+const OUTPUT_PAD: usize = 16;
 
 impl CadModel {
     pub fn new(cfg: &ModelConfig, vb: VarBuilder) -> Result<Self> {
@@ -423,8 +479,35 @@ impl CadModel {
             )?,
             layers,
             final_norm: Norm::new(cfg.d_model, vb.pp("decoder.final_norm"))?,
+            frozen_output: None,
             device: vb.device().clone(),
         })
+    }
+
+    /// Lays the weights out for fast inference (see `Dense`); the model can no longer be
+    /// trained (gradients would not reach the variables). Outputs are unchanged.
+    pub fn freeze(&mut self) -> Result<()> {
+        let enc = &mut self.encoder;
+        for (merge, mix) in &mut enc.stages {
+            merge.freeze()?;
+            mix.freeze()?;
+        }
+        enc.project.freeze()?;
+        for layer in &mut enc.layers {
+            layer.attn.freeze()?;
+            layer.ff.freeze()?;
+        }
+        for layer in &mut self.layers {
+            layer.self_attn.freeze()?;
+            layer.cross_attn.freeze()?;
+            layer.ff.freeze()?;
+        }
+        let e = self.embed.embeddings();
+        let (v, d) = e.dims2()?;
+        let padded = v.div_ceil(OUTPUT_PAD) * OUTPUT_PAD;
+        let pad = Tensor::zeros((padded - v, d), e.dtype(), e.device())?;
+        self.frozen_output = Some(Tensor::cat(&[e, &pad], 0)?.t()?.contiguous()?);
+        Ok(())
     }
 
     pub fn device(&self) -> &Device {
@@ -458,9 +541,12 @@ impl CadModel {
     fn logits(&self, x: &Tensor) -> Result<Tensor> {
         let x = self.final_norm.forward(x)?;
         let (b, t, d) = x.dims3()?;
-        x.reshape((b * t, d))?
-            .matmul(&self.embed.embeddings().t()?)?
-            .reshape((b, t, ()))
+        let x = x.reshape((b * t, d))?;
+        let logits = match &self.frozen_output {
+            Some(out) => x.matmul(out)?.narrow(1, 0, self.config.vocab_size)?,
+            None => x.matmul(&self.embed.embeddings().t()?)?,
+        };
+        logits.reshape((b, t, ()))
     }
 
     /// Teacher-forced logits (B, T, V) for `tokens` (B, T) given the pictures.
@@ -651,6 +737,41 @@ mod tests {
             let diff = (step - want).unwrap().abs().unwrap().max_all().unwrap();
             assert!(diff.to_scalar::<f32>().unwrap() < 1e-4, "position {i}");
         }
+    }
+
+    /// Freezing changes the weights' layout only: teacher-forced and cached-step logits
+    /// stay the same (vocabulary 50, padded to 64 in the frozen output layer).
+    #[test]
+    fn a_frozen_model_computes_the_same_logits() {
+        let (varmap, model) = tiny();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        let mut frozen = CadModel::new(&ModelConfig::tiny(50), vb).unwrap();
+        frozen.freeze().unwrap();
+        let (pics, toks) = inputs();
+        let max_diff = |a: Tensor, b: Tensor| {
+            assert_eq!(a.dims(), b.dims());
+            let d = (a - b).unwrap().abs().unwrap().max_all().unwrap();
+            d.to_scalar::<f32>().unwrap()
+        };
+        let a = model.forward(&pics, &toks).unwrap();
+        let b = frozen.forward(&pics, &toks).unwrap();
+        assert!(max_diff(a, b) < 1e-5);
+        let first = toks.narrow(1, 0, 1).unwrap();
+        let a = model
+            .step(
+                &model.encode(&pics).unwrap(),
+                &first,
+                &mut model.empty_cache(),
+            )
+            .unwrap();
+        let b = frozen
+            .step(
+                &frozen.encode(&pics).unwrap(),
+                &first,
+                &mut frozen.empty_cache(),
+            )
+            .unwrap();
+        assert!(max_diff(a, b) < 1e-5);
     }
 
     #[test]

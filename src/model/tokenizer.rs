@@ -62,6 +62,7 @@ const FRAGMENTS: &[&str] = &[
 pub const DEFAULT_MAX_NUMBERS: usize = 3000;
 
 /// A tokenizer for canonical CadQuery code.
+#[derive(Clone)]
 pub struct CodeTokenizer {
     inner: Tokenizer,
     /// The exact bytes every token id stands for (specials: 0xFF + name, llguidance style).
