@@ -79,6 +79,26 @@ impl Client {
         }
     }
 
+    /// Sends one change of `line`, columns `from..to` replaced by `text`, as `version`.
+    async fn edit(
+        &mut self,
+        uri: &str,
+        version: i64,
+        (line, from, to): (usize, usize, usize),
+        text: &str,
+    ) -> anyhow::Result<()> {
+        let range = json!({"start": {"line": line, "character": from},
+                           "end": {"line": line, "character": to}});
+        self.notify(
+            "textDocument/didChange",
+            json!({
+                "textDocument": {"uri": uri, "version": version},
+                "contentChanges": [{"range": range, "text": text}]
+            }),
+        )
+        .await
+    }
+
     /// Waits for the next diagnostics of `uri` at `version`.
     async fn diagnostics(&mut self, uri: &str, version: i64) -> anyhow::Result<Value> {
         self.wait(|m| {
@@ -133,6 +153,81 @@ fn long_file(lines: usize) -> String {
         ));
     }
     text
+}
+
+/// (line, column + shift) of the first `needle` in the second half of `text`.
+fn middle_of(text: &str, needle: &str, shift: usize) -> anyhow::Result<(usize, usize)> {
+    let line_count = text.lines().count();
+    text.lines()
+        .enumerate()
+        .skip(line_count / 2)
+        .find_map(|(n, l)| l.find(needle).map(|c| (n, c + shift)))
+        .ok_or_else(|| anyhow::anyhow!("the generated file has no `{needle}` in its second half"))
+}
+
+/// Medians of the server's phases for one-character edits of a name in the middle of `text`:
+/// what the client-observed figures below are made of.
+fn server_phases(text: &str, iterations: usize) {
+    use super::document::{Document, TextChange};
+    use super::line_index::{LineCol, PositionEncoding};
+    let encoding = PositionEncoding::Utf16;
+    let Ok((line, column)) = middle_of(text, ".close()", 6) else {
+        return;
+    };
+    let mut doc = Document::new(text.to_string(), 1);
+    doc.static_diagnostics();
+    let names = [
+        "edit + incremental re-parse + line index",
+        "analysis (reusing statements)",
+        "syntax + name checks",
+        "conversion to LSP (UTF-16)",
+        "full parse (avoided)",
+        "whole-file analysis (avoided)",
+    ];
+    let mut phases: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    for i in 0..iterations {
+        let (end, new) = if i % 2 == 0 {
+            (column + 1, "")
+        } else {
+            (column, "e")
+        };
+        let at = |character| LineCol {
+            line: line as u32,
+            character: character as u32,
+        };
+        let change = TextChange {
+            range: Some((at(column), at(end))),
+            text: new.into(),
+        };
+        let mut lap = Instant::now();
+        let mut mark = |phase: usize| {
+            phases[phase].push(lap.elapsed().as_secs_f64() * 1e3);
+            lap = Instant::now();
+        };
+        doc.apply(&[change], i as i32 + 2, encoding).ok();
+        mark(0);
+        std::hint::black_box(doc.analysis());
+        mark(1);
+        std::hint::black_box(doc.static_diagnostics());
+        mark(2);
+        std::hint::black_box(super::handlers::diagnostics::check(&doc, encoding));
+        mark(3);
+        let fresh = crate::syntax::ParsedDocument::new(doc.text());
+        mark(4);
+        std::hint::black_box(fresh.analyze(None));
+        mark(5);
+    }
+    let reused = doc.analysis();
+    print!(
+        "  server phases, median ms ({} of {} statements reused after the last edit):",
+        reused.reused(),
+        reused.statement_count()
+    );
+    for (name, mut times) in names.iter().zip(phases) {
+        times.sort_by(f64::total_cmp);
+        print!(" {name} {:.2};", percentile(&times, 0.5));
+    }
+    println!();
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -204,51 +299,15 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         .skip(line_count / 2)
         .find_map(|(n, l)| l.find("extrude(0.").map(|c| (n, c + "extrude(0.".len())))
         .ok_or_else(|| anyhow::anyhow!("the generated file has no extrusion to edit"))?;
-    // the core alone, to tell the server's overhead from the checks' own cost
-    let mut core = Vec::new();
-    let mut parse = Vec::new();
-    let mut reparse = Vec::new();
-    let mut doc = crate::syntax::ParsedDocument::new(text.as_str());
-    let middle = text.len() / 2;
-    let middle = (middle..text.len())
-        .find(|&i| text.is_char_boundary(i) && text.as_bytes()[i] == b' ')
-        .unwrap_or(0);
-    for _ in 0..args.iterations.clamp(1, 20) {
-        let t = Instant::now();
-        std::hint::black_box(crate::syntax::ParsedDocument::new(text.as_str()));
-        parse.push(t.elapsed().as_secs_f64() * 1e3);
-        let t = Instant::now();
-        doc.edit(middle, middle + 1, " ").ok();
-        reparse.push(t.elapsed().as_secs_f64() * 1e3);
-        let t = Instant::now();
-        std::hint::black_box(doc.diagnostics());
-        core.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    for v in [&mut parse, &mut reparse, &mut core] {
-        v.sort_by(f64::total_cmp);
-    }
-    println!(
-        "  core alone, median: full parse {:.2} ms (the server avoids it), incremental re-parse \
-         after a one-character edit {:.2} ms, checks on the tree {:.2} ms",
-        percentile(&parse, 0.5),
-        percentile(&reparse, 0.5),
-        percentile(&core, 0.5)
-    );
+    // the server's work for one edit, phase by phase, without the transport
+    server_phases(&text, args.iterations.clamp(1, 50));
     let mut times = Vec::new();
     for i in 0..args.iterations {
         let version = i as i64 + 2;
         let digit = if i % 2 == 0 { "3" } else { "2" };
-        let range = json!({"start": {"line": line, "character": column},
-                           "end": {"line": line, "character": column + 1}});
         let t = Instant::now();
         client
-            .notify(
-                "textDocument/didChange",
-                json!({
-                    "textDocument": {"uri": uri, "version": version},
-                    "contentChanges": [{"range": range, "text": digit}]
-                }),
-            )
+            .edit(uri, version, (line, column, column + 1), digit)
             .await?;
         client.diagnostics(uri, version).await?;
         times.push(t.elapsed().as_secs_f64() * 1e3);
@@ -259,13 +318,34 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         10.0,
     );
 
+    let mut version = args.iterations as i64 + 1;
+    // 1b. a one-character edit of a method name: the edited statement and those mentioning the
+    // name it binds are checked again; the diagnostic it makes comes and goes
+    let (line, column) = middle_of(&text, ".close()", 6)?;
+    let mut times = Vec::new();
+    for i in 0..args.iterations {
+        version += 1;
+        // `.close()` <-> `.clos()`: an unknown method every other edit
+        let (end, new) = if i % 2 == 0 {
+            (column + 1, "")
+        } else {
+            (column, "e")
+        };
+        let t = Instant::now();
+        client.edit(uri, version, (line, column, end), new).await?;
+        client.diagnostics(uri, version).await?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    report(
+        &format!(
+            "syntax+API diagnostics after a one-character edit of a name ({line_count} lines)"
+        ),
+        times,
+        10.0,
+    );
+
     // 2. completion after `.` on a chain in the middle of the long file
-    let (line, column) = text
-        .lines()
-        .enumerate()
-        .skip(line_count / 2)
-        .find_map(|(n, l)| l.find(".union(").map(|c| (n, c + 1)))
-        .ok_or_else(|| anyhow::anyhow!("the generated file has no `.union(` to complete at"))?;
+    let (line, column) = middle_of(&text, ".union(", 1)?;
     let mut times = Vec::new();
     let mut offered = 0;
     for i in 0..args.iterations {
@@ -282,6 +362,37 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     }
     report(
         &format!("API completion after `.` ({line_count} lines; {offered} items in the last list)"),
+        times,
+        30.0,
+    );
+
+    // 2b. completion right after an edit: the new version's analysis is made by whichever of
+    // the diagnostics and the completion comes first, reusing the unchanged statements
+    let (edit_line, edit_column) = middle_of(&text, "extrude(0.", "extrude(0.".len())?;
+    let mut times = Vec::new();
+    for i in 0..args.iterations {
+        version += 1;
+        let digit = if i % 2 == 0 { "4" } else { "2" };
+        client
+            .edit(
+                uri,
+                version,
+                (edit_line, edit_column, edit_column + 1),
+                digit,
+            )
+            .await?;
+        let t = Instant::now();
+        client
+            .request(
+                "textDocument/completion",
+                json!({"textDocument": {"uri": uri},
+                       "position": {"line": line, "character": column}}),
+            )
+            .await?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    report(
+        &format!("API completion right after a one-character edit ({line_count} lines)"),
         times,
         30.0,
     );

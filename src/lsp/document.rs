@@ -1,13 +1,14 @@
 //! An open document: text with its tree-sitter tree (re-parsed incrementally), version and
 //! line index, updated together by one method so they can never disagree (ruff's
-//! `TextDocument`). Edits from older versions are refused. The static findings are kept with
-//! the text: an edit that cannot change them (inside a number or a comment) carries them over
-//! instead of re-checking the whole file.
+//! `TextDocument`). Edits from older versions are refused. The analysis and the static findings
+//! are kept with the text, computed at most once per version: the analysis reuses the facts of
+//! the statements an edit left alone (from the last analysed version), and an edit that cannot
+//! change the findings (inside a number or a comment) carries them over.
 
 use std::sync::{Arc, OnceLock};
 
 use super::line_index::{LineCol, LineIndex, PositionEncoding};
-use crate::syntax::{carry_over, Diagnostic, ParsedDocument};
+use crate::syntax::{carry_over, Diagnostic, FileAnalysis, ParsedDocument};
 
 /// One change of a `didChange` notification, in client positions; `range: None` replaces all.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +24,11 @@ pub struct Document {
     index: LineIndex,
     /// Syntax and API findings of this text, computed on first use.
     findings: OnceLock<Arc<Vec<Diagnostic>>>,
+    /// Names, types and API findings of this text, computed on first use (diagnostics or a
+    /// completion, whichever comes first).
+    analysis: OnceLock<Arc<FileAnalysis>>,
+    /// The analysis of the last version that had one: what the next analysis reuses.
+    earlier: Option<Arc<FileAnalysis>>,
 }
 
 /// Why a change was not applied.
@@ -40,7 +46,17 @@ impl Document {
             version,
             index,
             findings: OnceLock::new(),
+            analysis: OnceLock::new(),
+            earlier: None,
         }
+    }
+
+    /// The analysis of the current text (computed once per version, incrementally).
+    pub fn analysis(&self) -> Arc<FileAnalysis> {
+        Arc::clone(
+            self.analysis
+                .get_or_init(|| Arc::new(self.parsed.analyze(self.earlier.as_deref()))),
+        )
     }
 
     /// The syntax and API findings of the current text (checked once per text, or carried
@@ -48,7 +64,7 @@ impl Document {
     pub fn static_diagnostics(&self) -> Arc<Vec<Diagnostic>> {
         Arc::clone(
             self.findings
-                .get_or_init(|| Arc::new(self.parsed.diagnostics())),
+                .get_or_init(|| Arc::new(self.parsed.file_diagnostics(&self.analysis()))),
         )
     }
 
@@ -86,6 +102,9 @@ impl Document {
         }
         for change in changes {
             let known = self.findings.take();
+            if let Some(analysis) = self.analysis.take() {
+                self.earlier = Some(analysis);
+            }
             match change.range {
                 None => self.parsed.replace(change.text.as_str()),
                 Some((start, end)) => {

@@ -12,7 +12,7 @@ use super::api_check;
 use super::diagnostic::{Diagnostic, TextRange};
 use super::types::{infer, Env, Ty};
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Binding {
     pub name: String,
     /// The bound name's token.
@@ -24,7 +24,7 @@ pub struct Binding {
     pub ty: Ty,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NameUse {
     pub name: String,
     pub range: TextRange,
@@ -32,7 +32,7 @@ pub struct NameUse {
     pub deferred: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Analysis {
     pub bindings: Vec<Binding>,
     pub uses: Vec<NameUse>,
@@ -78,31 +78,74 @@ struct Walker<'t> {
     /// (cheaper than cloning the environment for every function).
     undo: Vec<(String, Option<Ty>)>,
     /// Attributes a script adds to CadQuery classes (plugins: `cq.Workplane.foo = f`).
-    plugins: HashMap<String, HashSet<String>>,
+    plugins: &'t Plugins,
 }
 
+/// Attributes a script adds to CadQuery classes, by class.
+pub type Plugins = HashMap<String, HashSet<String>>;
+
+const MODULE_LEVEL: Ctx = Ctx {
+    scope: None,
+    deferred: false,
+};
+
+/// The whole file in one walk (the reference the statement-by-statement analysis of
+/// `statements` must equal).
 pub fn analyze(text: &str, tree: &Tree) -> Analysis {
+    let plugins = plugin_attributes(text, tree.root_node());
     let mut w = Walker {
         text,
         out: Analysis::default(),
         env: Env::new(),
         undo: Vec::new(),
-        plugins: plugin_attributes(text, tree.root_node()),
+        plugins: &plugins,
     };
-    w.visit(
-        tree.root_node(),
-        Ctx {
-            scope: None,
-            deferred: false,
-        },
-    );
+    w.visit(tree.root_node(), MODULE_LEVEL);
     w.out
 }
 
+/// What one top-level statement adds to the analysis, and how it changes the module's names.
+pub struct StatementWalk {
+    pub facts: Analysis,
+    /// The module-level names the statement bound or unbound, with their types after it.
+    pub effect: Vec<(String, Option<Ty>)>,
+}
+
+/// Walks one top-level statement of `text`; `env` holds the module's names before it and is
+/// left holding them after it. The same walk as [`analyze`] makes for that statement.
+pub fn analyze_statement(
+    text: &str,
+    node: Node,
+    env: &mut Env,
+    plugins: &Plugins,
+) -> StatementWalk {
+    let mut w = Walker {
+        text,
+        out: Analysis::default(),
+        env: std::mem::take(env),
+        undo: Vec::new(),
+        plugins,
+    };
+    w.visit(node, MODULE_LEVEL);
+    let mut seen = HashSet::new();
+    let effect = w
+        .undo
+        .iter()
+        .filter(|(name, _)| seen.insert(name.as_str()))
+        .map(|(name, _)| (name.clone(), w.env.get(name).cloned()))
+        .collect();
+    *env = w.env;
+    StatementWalk {
+        facts: w.out,
+        effect,
+    }
+}
+
 /// `X.name = ...` and `setattr(X, "name", ...)` where X ends in a table class name.
-fn plugin_attributes(text: &str, root: Node) -> HashMap<String, HashSet<String>> {
-    let mut found: HashMap<String, HashSet<String>> = HashMap::new();
-    if !text.contains("setattr") && !text.contains(".") {
+pub fn plugin_attributes(text: &str, root: Node) -> Plugins {
+    let mut found: Plugins = HashMap::new();
+    let source = &text[root.start_byte()..root.end_byte()];
+    if !source.contains("setattr") && !source.contains('.') {
         return found;
     }
     let class_of = |n: Node| {
@@ -350,7 +393,7 @@ impl<'t> Walker<'t> {
                     self.text,
                     node,
                     &self.env,
-                    &self.plugins,
+                    self.plugins,
                     &mut self.out.api_diagnostics,
                 );
             }

@@ -10,6 +10,7 @@ use super::chain::{chain_stage, stage_rank, ChainStage};
 use super::diagnostic::TextRange;
 use super::document::ParsedDocument;
 use super::ranking::member_rank;
+use super::statements::FileAnalysis;
 use super::types::{infer, member_of, Ty};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,10 +70,11 @@ struct Nesting {
     arg_start: usize,
 }
 
-fn nesting(text: &str, offset: usize) -> Nesting {
+/// Scans `text[from..offset]`; `from` must be outside any string, comment or bracket.
+fn nesting(text: &str, from: usize, offset: usize) -> Nesting {
     let b = text.as_bytes();
     let mut open: Vec<(usize, usize, usize)> = Vec::new(); // (bracket, commas, arg_start)
-    let mut i = 0;
+    let mut i = from;
     while i < offset {
         match b[i] {
             b'#' => {
@@ -172,7 +174,49 @@ fn skip_space_back(text: &str, mut at: usize) -> usize {
 }
 
 impl ParsedDocument {
+    /// The completion context at `offset`, analysing the whole text first: for one-off use.
+    /// A server keeps the analysis of each version and calls [`Self::completion_context_in`].
     pub fn completion_context(&self, offset: usize) -> CompletionContext {
+        self.context_with(&analyze(self.text(), self.tree()), offset)
+    }
+
+    /// The completion context at `offset`, with the names in scope taken from `analysis` (the
+    /// analysis of this very text); the rest is read around the cursor.
+    pub fn completion_context_in(
+        &self,
+        analysis: &FileAnalysis,
+        offset: usize,
+    ) -> CompletionContext {
+        self.context_with(analysis.analysis(), offset)
+    }
+
+    /// Where the local scan for brackets and strings can start: the top-level statement
+    /// around `offset` (or the end of the one before it); the file's start when the tree has
+    /// errors, since error recovery may split an unclosed bracket's statement.
+    fn scan_start(&self, offset: usize) -> usize {
+        let root = self.tree().root_node();
+        if root.has_error() {
+            return 0;
+        }
+        let mut cursor = root.walk();
+        // the first statement ending at or after the cursor (a comment ends right before it)
+        if cursor
+            .goto_first_child_for_byte(offset.saturating_sub(1))
+            .is_none()
+        {
+            // after the last statement
+            let last = root.child_count().saturating_sub(1);
+            return root.child(last).map_or(0, |c| c.end_byte().min(offset));
+        }
+        let node = cursor.node();
+        if node.start_byte() <= offset {
+            node.start_byte()
+        } else {
+            node.prev_sibling().map_or(0, |p| p.end_byte())
+        }
+    }
+
+    fn context_with(&self, analysis: &Analysis, offset: usize) -> CompletionContext {
         let text = self.text();
         let offset = offset.min(text.len());
         let offset = (0..=offset)
@@ -188,14 +232,13 @@ impl ParsedDocument {
         while word_end < b.len() && is_ident(b[word_end]) {
             word_end += 1;
         }
-        let analysis = analyze(text, self.tree());
-        let names = scope_names(&analysis, offset);
-        let nest = nesting(text, offset);
+        let names = scope_names(analysis, offset);
+        let nest = nesting(text, self.scan_start(offset), offset);
         let mut stage = None;
         let place = if nest.in_string_or_comment {
             CursorPlace::StringOrComment
         } else {
-            self.place(&analysis, offset, word_start, &nest, &mut stage)
+            self.place(analysis, offset, word_start, &nest, &mut stage)
         };
         CompletionContext {
             place,

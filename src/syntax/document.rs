@@ -78,6 +78,7 @@ impl ParsedDocument {
                 end: old_end,
             });
         }
+        let same_token = self.keeps_token(start, old_end, new_text);
         let start_position = point_at(&self.text, start);
         let old_end_position = point_at(&self.text, old_end);
         self.text.replace_range(start..old_end, new_text);
@@ -91,8 +92,47 @@ impl ParsedDocument {
             old_end_position,
             new_end_position,
         });
-        self.tree = parse(&self.text, Some(&self.tree));
+        if !same_token {
+            self.tree = parse(&self.text, Some(&self.tree));
+        }
         Ok(())
+    }
+
+    /// Whether replacing `start..old_end` with `new_text` keeps the tree's shape: an edit
+    /// strictly inside one decimal number or one comment that leaves it the same kind of
+    /// token. Then the edited tree is the tree of the new text, and the re-parse is skipped:
+    /// in the Python grammar the module's statement list is "fragile" (built while parse
+    /// stacks were split), so tree-sitter re-reads every top-level statement after any
+    /// edit, a fifth of a full parse.
+    fn keeps_token(&self, start: usize, old_end: usize, new_text: &str) -> bool {
+        let root = self.tree.root_node();
+        if root.has_error() {
+            return false;
+        }
+        let Some(token) = root.descendant_for_byte_range(start, old_end) else {
+            return false;
+        };
+        if token.child_count() > 0 || token.start_byte() >= start || old_end >= token.end_byte() {
+            return false; // the token's first and last characters stay
+        }
+        let removed = &self.text[start..old_end];
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        let source = &self.text[token.start_byte()..token.end_byte()];
+        let token_stays = match token.kind() {
+            // `12`, `0.25`: no `0x`, `_`, exponent or `j` whose meaning digits could change
+            "integer" => digits(source) && !source.starts_with('0'),
+            "float" => {
+                source.bytes().filter(|&b| b == b'.').count() == 1
+                    && digits(&source.replace('.', ""))
+            }
+            "comment" => true,
+            _ => false,
+        };
+        let edit_fits = match token.kind() {
+            "comment" => !(removed.contains(['\n', '\r']) || new_text.contains(['\n', '\r'])),
+            _ => digits(removed) && digits(new_text),
+        };
+        token_stays && edit_fits
     }
 
     /// Replace the whole text (full sync).
@@ -130,6 +170,57 @@ mod tests {
             doc.tree().root_node().to_sexp(),
             fresh.tree().root_node().to_sexp()
         );
+    }
+
+    /// Every node as (kind, start, end): the whole shape of a tree.
+    fn shape(tree: &Tree) -> Vec<(String, usize, usize)> {
+        let mut out = Vec::new();
+        let mut stack = vec![tree.root_node()];
+        while let Some(n) = stack.pop() {
+            out.push((n.kind().to_string(), n.start_byte(), n.end_byte()));
+            let mut cursor = n.walk();
+            stack.extend(n.children(&mut cursor));
+        }
+        out
+    }
+
+    #[test]
+    fn edits_inside_numbers_and_comments_keep_the_tree_of_a_fresh_parse() {
+        let mut doc = ParsedDocument::new(
+            "import cadquery as cq\nr = cq.Workplane().box(12, 0.25, 3)  # a box\nq = r.faces('>Z')\n",
+        );
+        let edits: [(&str, usize, usize, &str); 6] = [
+            ("12", 1, 1, "7"),         // 172
+            ("0.25", 2, 3, "75"),      // 0.755
+            ("# a box", 4, 4, "big "), // # a big box
+            ("0.755", 3, 3, "0"),      // 0.7055
+            ("172", 1, 2, ""),         // 12
+            ("# a", 1, 1, "#"),        // ## a big box
+        ];
+        for (token, from, to, new) in edits {
+            let at = doc.text().find(token).unwrap();
+            assert!(doc.keeps_token(at + from, at + to, new), "{token:?}");
+            doc.edit(at + from, at + to, new).unwrap();
+            let fresh = ParsedDocument::new(doc.text());
+            assert_eq!(
+                shape(doc.tree()),
+                shape(fresh.tree()),
+                "after editing {token:?}"
+            );
+        }
+        assert_eq!(
+            doc.text(),
+            "import cadquery as cq\nr = cq.Workplane().box(12, 0.7055, 3)  ## a big box\nq = r.faces('>Z')\n"
+        );
+        // what changes a token's kind or meaning is parsed again
+        let at = doc.text().find("0.7055").unwrap();
+        assert!(doc.keeps_token(at + 2, at + 3, "9"));
+        assert!(!doc.keeps_token(at + 1, at + 2, "")); // the dot
+        assert!(!doc.keeps_token(at + 4, at + 6, "")); // up to the last character
+        assert!(!doc.keeps_token(at + 2, at + 3, "e")); // an exponent
+        assert!(!doc.keeps_token(at, at + 1, "2")); // the first character
+        let at = doc.text().find("a big").unwrap();
+        assert!(!doc.keeps_token(at, at + 1, "\n"));
     }
 
     #[test]

@@ -21,6 +21,9 @@ mod repair;
 #[cfg(test)]
 mod repair_tests;
 pub mod selector;
+mod statements;
+#[cfg(test)]
+mod statements_tests;
 mod suggest;
 mod syntax_check;
 #[cfg(test)]
@@ -39,6 +42,7 @@ pub use document::{parse, EditError, ParsedDocument};
 pub use hover::{hover_doc, HoverDoc};
 pub use incremental::carry_over;
 pub use repair::{repair, Repaired};
+pub use statements::FileAnalysis;
 
 /// The union of ranges as sorted, disjoint ranges (so overlap tests are a binary search,
 /// not a scan per diagnostic: files with many diagnostics made that quadratic).
@@ -69,15 +73,28 @@ pub fn diagnose(text: &str) -> Vec<Diagnostic> {
 impl ParsedDocument {
     /// Diagnostics for the current text and tree (no re-parse).
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        self.diagnostics_with(&analysis::analyze(self.text(), self.tree()))
+    }
+
+    /// The analysis of this text, reusing the unchanged statements of an earlier one.
+    pub fn analyze(&self, earlier: Option<&FileAnalysis>) -> FileAnalysis {
+        FileAnalysis::new(self.text(), self.tree(), earlier)
+    }
+
+    /// Diagnostics for the current text from its analysis (see [`ParsedDocument::analyze`]).
+    pub fn file_diagnostics(&self, analysis: &FileAnalysis) -> Vec<Diagnostic> {
+        self.diagnostics_with(analysis.analysis())
+    }
+
+    fn diagnostics_with(&self, analysis: &analysis::Analysis) -> Vec<Diagnostic> {
         let text = self.text();
         let lex = lexical::scan(text);
         let mut out = syntax_check::check(text, self.tree(), &lex);
-        let analysis = analysis::analyze(text, self.tree());
         out.extend(analysis.api_diagnostics.iter().cloned());
         // Names inside broken statements are noise next to the syntax error.
         let broken = merged_ranges(out.iter().map(|d| d.range));
         out.extend(
-            names_check::check(text, &analysis)
+            names_check::check(text, analysis)
                 .into_iter()
                 .filter(|d| !overlaps_any(&broken, d.range)),
         );

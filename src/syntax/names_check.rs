@@ -1,7 +1,8 @@
 //! Names read but never bound (or read before their binding at module level), with a
 //! fix that renames to the closest defined name.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 
 use super::analysis::{Analysis, Binding};
 use super::diagnostic::{codes, Diagnostic, Fix, TextEdit};
@@ -185,6 +186,12 @@ const INJECTED: &[&str] = &[
     "__class__",
 ];
 
+/// Builtins and injected names as a set: not a linear search of 160 names per name use.
+fn always_defined() -> &'static HashSet<&'static str> {
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| BUILTINS.iter().chain(INJECTED).copied().collect())
+}
+
 pub fn check(text: &str, analysis: &Analysis) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     // Code that builds names at run time: we cannot tell what is defined.
@@ -197,7 +204,7 @@ pub fn check(text: &str, analysis: &Analysis) -> Vec<Diagnostic> {
     }
     let visible_names = VisibleNames::new(&by_name);
     for u in &analysis.uses {
-        if BUILTINS.contains(&u.name.as_str()) || INJECTED.contains(&u.name.as_str()) {
+        if always_defined().contains(u.name.as_str()) {
             continue;
         }
         let mut later = None;

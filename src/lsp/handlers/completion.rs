@@ -16,7 +16,9 @@ pub fn completion(session: &Session, params: &CompletionParams) -> Option<Comple
     let doc = session.snapshot(&at.text_document.uri)?;
     let encoding = session.encoding();
     let offset = convert::offset(&doc, at.position, encoding);
-    let ctx = doc.parsed().completion_context(offset);
+    // the version's analysis (made once, usually already by the diagnostics) + the cursor's
+    // surroundings: never the whole file again per request
+    let ctx = doc.parsed().completion_context_in(&doc.analysis(), offset);
     let items = api_completions(&ctx);
     let replace = convert::range(&doc, ctx.replace.start, ctx.replace.end, encoding);
     let list = items
