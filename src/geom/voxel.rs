@@ -235,19 +235,14 @@ fn round_even(x: f64) -> f64 {
 /// most 3 of them then): the box is 1 voxel, or 2 or 3 voxels each holding a corner.
 #[inline]
 fn box_covered_by_corners(f: &[[f64; 3]; 3], pitch: f64) -> bool {
-    let mut cells = 1.0;
-    for k in 0..3 {
-        let lo = round_even(f[0][k].min(f[1][k]).min(f[2][k]) / pitch);
-        let hi = round_even(f[0][k].max(f[1][k]).max(f[2][k]) / pitch);
-        cells *= hi - lo + 1.0;
-        if cells > 3.0 {
-            return false;
-        }
-    }
-    if cells == 1.0 {
-        return true;
-    }
+    // rounding is monotone: the rounded box is the box of the rounded corners
     let c = f.map(|p| p.map(|x| round_even(x / pitch)));
+    let cells: f64 = (0..3)
+        .map(|k| c[0][k].max(c[1][k]).max(c[2][k]) - c[0][k].min(c[1][k]).min(c[2][k]) + 1.0)
+        .product();
+    if cells > 3.0 {
+        return false;
+    }
     let distinct = 1 + (c[1] != c[0]) as usize + (c[2] != c[0] && c[2] != c[1]) as usize;
     distinct as f64 == cells
 }
