@@ -138,6 +138,9 @@ mod tests {
             dev_style(5).replace("loop2=wp_sketch1", "loop2=wp_sketch2"),
             dev_style(5).replace(".circle(0.25)", ".circle(0.0)"),
             dev_style(5).replace("solid=solid.cut(solid1)\n", ""),
+            // a zero x direction, a zero normal: planes CadQuery rejects
+            dev_style(5).replacen("cq.Vector(1.0, 0.0, 0.0)", "cq.Vector(0.0, 0.0, 0.0)", 1),
+            dev_style(5).replacen("cq.Vector(0.0, 0.0, 1.0)", "cq.Vector(0.0, -0.0, 0.0)", 1),
         ] {
             assert!(!accepts(&tok, &g, &bad), "accepted:\n{bad}");
         }

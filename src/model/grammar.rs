@@ -51,7 +51,12 @@ pub fn canonical_lark(limits: GrammarLimits) -> String {
     );
     g.push_str("start: \"import cadquery as cq\\n\" s0_0\n");
     g.push_str("vec3: NUM \", \" NUM \", \" NUM\n");
-    g.push_str("plane: vec3 \"), cq.Vector(\" vec3 \"), cq.Vector(\" vec3 \")))\\n\"\n");
+    // a direction (x direction, normal) is never the zero vector: CadQuery rejects such a
+    // plane, and an early model fell into writing (0.0, 0.0, 0.0) there
+    g.push_str(
+        "dir3: NONZERO \", \" NUM \", \" NUM | ZERO \", \" NONZERO \", \" NUM | ZERO \", \" ZERO \", \" NONZERO\n",
+    );
+    g.push_str("plane: vec3 \"), cq.Vector(\" dir3 \"), cq.Vector(\" dir3 \")))\\n\"\n");
     g.push_str("pt: NUM \", \" NUM\n");
     g.push_str("seg: \".lineTo(\" pt \")\" | \".threePointArc((\" pt \"), (\" pt \"))\"\n");
     g.push_str(
@@ -64,6 +69,7 @@ pub fn canonical_lark(limits: GrammarLimits) -> String {
     let _ = writeln!(g, "NUM: {NUM}");
     let _ = writeln!(g, "POS: {POS}");
     let _ = writeln!(g, "NONZERO: {NONZERO}");
+    let _ = writeln!(g, "ZERO: /-?0\\.0/");
     for k in 0..limits.max_sketches {
         let _ = writeln!(
             g,
