@@ -13,6 +13,14 @@ fn iou(a: &[bool], b: &[bool]) -> f64 {
     inter as f64 / union.max(1) as f64
 }
 
+/// The true script of dev part `id`, compiled for the native evaluator, and its picture.
+fn scene_and_picture(dir: &std::path::Path, id: &str) -> (Scene, Picture) {
+    let code = std::fs::read_to_string(dir.join(format!("{id}.py"))).unwrap();
+    let scene = Scene::compile(&Program::parse(&code).unwrap()).unwrap();
+    let pic = Picture::load(&dir.join(format!("{id}.png"))).unwrap();
+    (scene, pic)
+}
+
 #[test]
 fn native_silhouettes_match_the_real_pictures() {
     let Some((dir, ids)) = geom_dev::dev_scripts() else {
@@ -20,13 +28,10 @@ fn native_silhouettes_match_the_real_pictures() {
     };
     let mut worst = 1.0f64;
     for id in &ids {
-        let code = std::fs::read_to_string(dir.join(format!("{id}.py"))).unwrap();
-        let program = Program::parse(&code).unwrap();
-        let scene = Scene::compile(&program).unwrap();
+        let (scene, pic) = scene_and_picture(&dir, id);
         let t = std::time::Instant::now();
         let r = render(&scene, 448, 448).expect("a solid");
         let ms = t.elapsed().as_secs_f64() * 1e3;
-        let pic = Picture::load(&dir.join(format!("{id}.png"))).unwrap();
         let s = iou(&r.silhouette, &pic.silhouette);
         let edge_px = r.edges.iter().filter(|&&e| e).count();
         eprintln!("{id}: silhouette IoU {s:.4}, {edge_px} edge px, {ms:.1} ms at 448");
@@ -46,9 +51,7 @@ fn native_edges_match_the_real_pictures() {
     };
     let mut close = 0;
     for id in &ids {
-        let code = std::fs::read_to_string(dir.join(format!("{id}.py"))).unwrap();
-        let scene = Scene::compile(&Program::parse(&code).unwrap()).unwrap();
-        let pic = Picture::load(&dir.join(format!("{id}.png"))).unwrap();
+        let (scene, pic) = scene_and_picture(&dir, id);
         let target = Target::new(&pic, 1);
         let r = render(&scene, target.size, target.size).expect("a solid");
         let chamfer = target.score(&r).edge_chamfer;

@@ -158,31 +158,13 @@ impl Picture {
         }
     }
 
-    /// The masks at 1/`factor` of the size (silhouette: at least half the block set;
-    /// edges: any pixel of the block set), for a faster inner loop.
-    /// Share of each `factor` x `factor` block that is silhouette, at 1/`factor` of the size.
-    pub fn coverage_at(&self, factor: u32) -> Vec<f32> {
+    /// The picture at 1/`factor` of the size: each block's share of silhouette pixels (0..=1)
+    /// and whether any pixel of the block is an edge.
+    pub fn blocks_at(&self, factor: u32) -> (u32, Vec<f32>, Vec<bool>) {
         let n = self.size / factor;
-        let mut out = vec![0f32; (n * n) as usize];
+        let (mut coverage, mut edges) =
+            (vec![0f32; (n * n) as usize], vec![false; (n * n) as usize]);
         let area = (factor * factor) as f32;
-        for (k, c) in out.iter_mut().enumerate() {
-            let (x, y) = (k as u32 % n, k as u32 / n);
-            let mut s = 0u32;
-            for dy in 0..factor {
-                let row = ((y * factor + dy) * self.size + x * factor) as usize;
-                s += self.silhouette[row..row + factor as usize]
-                    .iter()
-                    .map(|&b| b as u32)
-                    .sum::<u32>();
-            }
-            *c = s as f32 / area;
-        }
-        out
-    }
-
-    pub fn masks_at(&self, factor: u32) -> (u32, Vec<bool>, Vec<bool>) {
-        let n = self.size / factor;
-        let (mut sil, mut edges) = (vec![false; (n * n) as usize], vec![false; (n * n) as usize]);
         for y in 0..n {
             for x in 0..n {
                 let (mut s, mut e) = (0u32, false);
@@ -193,11 +175,19 @@ impl Picture {
                         e |= self.edges[k];
                     }
                 }
-                sil[(y * n + x) as usize] = 2 * s >= factor * factor;
+                coverage[(y * n + x) as usize] = s as f32 / area;
                 edges[(y * n + x) as usize] = e;
             }
         }
-        (n, sil, edges)
+        (n, coverage, edges)
+    }
+
+    /// The masks at 1/`factor` of the size (silhouette: at least half the block set;
+    /// edges: any pixel of the block set), for a faster inner loop.
+    pub fn masks_at(&self, factor: u32) -> (u32, Vec<bool>, Vec<bool>) {
+        let (n, coverage, edges) = self.blocks_at(factor);
+        // exact: a share of whole pixels equals 0.5 only when exactly half are set
+        (n, coverage.iter().map(|&c| c >= 0.5).collect(), edges)
     }
 }
 

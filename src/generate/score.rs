@@ -14,7 +14,6 @@ const EDGE_WEIGHT: f64 = 0.35;
 #[derive(Debug, Clone)]
 pub struct Target {
     pub size: u32,
-    pub silhouette: Vec<bool>,
     /// Share of each pixel's block of picture pixels that is the part (0..=1): what the
     /// silhouette term compares, so that a boundary half way through a block costs the
     /// same either way instead of favouring a larger part.
@@ -37,13 +36,11 @@ pub struct Agreement {
 impl Target {
     /// The picture at 448 / `factor` px.
     pub fn new(picture: &Picture, factor: u32) -> Target {
-        let (size, silhouette, edges) = picture.masks_at(factor);
-        let coverage = picture.coverage_at(factor);
+        let (size, coverage, edges) = picture.blocks_at(factor);
         let edge_distance = chamfer_distance(&edges, size as usize);
         let edge_count = edges.iter().filter(|&&e| e).count();
         Target {
             size,
-            silhouette,
             coverage,
             edges,
             edge_distance,
@@ -52,11 +49,7 @@ impl Target {
     }
 
     pub fn score(&self, render: &NativeRender) -> Agreement {
-        assert_eq!(
-            render.silhouette.len(),
-            self.silhouette.len(),
-            "sizes differ"
-        );
+        assert_eq!(render.silhouette.len(), self.coverage.len(), "sizes differ");
         let (mut inter, mut union) = (0f64, 0f64);
         for (&a, &b) in render.silhouette.iter().zip(&self.coverage) {
             let b = b as f64;

@@ -95,7 +95,7 @@ impl Profile {
                     grow(at(start + sweep));
                     for quarter in 0..4 {
                         let a = quarter as f64 * TAU / 4.0;
-                        if (a - start).rem_euclid(TAU) < sweep {
+                        if arc_passes(start, sweep, a) {
                             grow(at(a));
                         }
                     }
@@ -140,7 +140,7 @@ impl Profile {
                     sweep,
                 } => {
                     circle_hits(p, d, center, radius, |s, angle| {
-                        if (angle - start).rem_euclid(TAU) < sweep {
+                        if arc_passes(start, sweep, angle) {
                             out.push(Crossing { s, piece: i });
                         }
                     });
@@ -186,6 +186,11 @@ impl Profile {
             _ => None,
         }
     }
+}
+
+/// Whether the counter-clockwise arc from `start` over `sweep` passes the angle `a`.
+fn arc_passes(start: f64, sweep: f64, a: f64) -> bool {
+    (a - start).rem_euclid(TAU) < sweep
 }
 
 /// Intersections of the line p + s d with a circle: calls `hit(s, angle)` for each.
