@@ -23,7 +23,8 @@ fn pack(i: [i64; 3]) -> u64 {
 
 impl VoxelSet {
     fn from_keys(mut keys: Vec<u64>) -> Self {
-        keys.sort_unstable();
+        use rayon::slice::ParallelSliceMut;
+        keys.par_sort_unstable();
         keys.dedup();
         VoxelSet { keys }
     }
@@ -72,10 +73,7 @@ pub fn surface_voxels(triangles: &[[[f64; 3]; 3]], pitch: f64) -> Result<VoxelSe
         .par_chunks(512)
         .map(|chunk| subdivided_vertex_keys(chunk, pitch))
         .collect::<Result<_, _>>()?;
-    let mut keys = chunks.concat();
-    keys.par_sort_unstable();
-    keys.dedup();
-    Ok(VoxelSet { keys })
+    Ok(VoxelSet::from_keys(chunks.concat()))
 }
 
 /// The voxel keys of every vertex that subdividing `triangles` creates (with repeats).
