@@ -11,13 +11,15 @@
 //! or the token budget is spent.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use candle_core::Tensor;
 use rand::{Rng, SeedableRng};
 
 use super::constraint::{Grammar, TokenMask};
-use super::network::{CadModel, KvCache, Memory};
+use super::inference::{CrossMemory, DecoderNet, DecoderState, PrefixCache};
+use super::network::CadModel;
 use super::tokenizer::CodeTokenizer;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -81,6 +83,11 @@ impl Hypothesis {
             log_prob: self.log_prob,
             mask: self.mask.as_ref().map(|m| m.clone_state()),
         }
+    }
+
+    /// Which tokens the grammar allows next (None without a grammar).
+    fn allowed(&mut self) -> Result<Option<Vec<bool>>> {
+        self.mask.as_mut().map(|m| m.allowed()).transpose()
     }
 
     fn extended(&self, token: u32, log_p: f32, tokenizer: &CodeTokenizer) -> Result<Self> {
@@ -148,16 +155,17 @@ pub fn continue_from(
 
 /// One decoding run: the picture's memory, the forced prefix and where to stop.
 struct Decoder<'a> {
-    model: &'a CadModel,
     tokenizer: &'a CodeTokenizer,
-    memory: Memory,
+    /// The decoder's weights for one-token steps (see `inference`).
+    net: Arc<DecoderNet>,
+    memory: CrossMemory,
     /// Tokens that never belong to a program: the special ones other than EOS.
     never: Vec<bool>,
     /// The hypothesis after the prefix (its mask advanced past it).
     start: Hypothesis,
     /// The decoder's cache after all prefix tokens but the last, and that last token
     /// (BOS without a prefix): the first step feeds it.
-    start_cache: KvCache,
+    start_cache: PrefixCache,
     start_token: u32,
     prefix_bytes: usize,
     stop: Stop,
@@ -201,13 +209,14 @@ impl<'a> Decoder<'a> {
             let input = Tensor::from_slice(&fed, (1, fed.len()), model.device())?;
             model.step(&memory, &input, &mut start_cache)?;
         }
+        let start_cache = start_cache.plain()?;
         let never = (0..tokenizer.vocab_size() as u32)
             .map(|t| t != tokenizer.eos_id() && tokenizer.is_special(t))
             .collect();
         Ok(Self {
-            model,
             tokenizer,
-            memory,
+            net: model.decoder_net()?,
+            memory: memory.plain()?,
             never,
             start: Hypothesis {
                 tokens: prefix_tokens,
@@ -251,19 +260,18 @@ impl<'a> Decoder<'a> {
         Ok(out)
     }
 
-    /// The live rows at the start: `n` copies of the state after the prefix.
-    fn rows(&self, n: usize) -> Result<Rows<'_>> {
-        let cache = if n == 1 {
-            self.start_cache
-                .select(&Tensor::new(&[0u32], self.model.device())?)?
-        } else {
-            let zeros = vec![0u32; n];
-            self.start_cache
-                .select(&Tensor::from_slice(&zeros, n, self.model.device())?)?
-        };
+    /// The live rows at the start: `n` copies of the state after the prefix, with room
+    /// for `max_rows` rows and the whole token budget.
+    fn rows(&self, n: usize, max_rows: usize) -> Result<Rows<'_>> {
+        let room = self.start_cache.len + self.max_tokens + 1;
+        let mut state = DecoderState::new(&self.net, max_rows.max(n), room, &self.start_cache)?;
+        if n > 1 {
+            state.reorder(&self.net, &vec![0; n])?;
+        }
         Ok(Rows {
+            net: &self.net,
             memory: &self.memory,
-            cache,
+            state,
             last: vec![self.start_token; n],
         })
     }
@@ -271,20 +279,12 @@ impl<'a> Decoder<'a> {
     /// Log-probabilities of the next token; disallowed tokens get -inf.
     fn next_log_probs(
         &self,
-        h: &mut Hypothesis,
+        allowed: Option<&[bool]>,
         logits: &[f32],
         temperature: f32,
     ) -> Result<Vec<f32>> {
-        let allowed = match &mut h.mask {
-            Some(m) => Some(m.allowed()?),
-            None => None,
-        };
-        let ok = |i: usize| {
-            !self.never[i]
-                && allowed
-                    .as_ref()
-                    .is_none_or(|a| a.get(i).copied().unwrap_or(false))
-        };
+        let ok =
+            |i: usize| !self.never[i] && allowed.is_none_or(|a| a.get(i).copied().unwrap_or(false));
         let scaled: Vec<f32> = logits
             .iter()
             .enumerate()
@@ -335,15 +335,19 @@ impl<'a> Decoder<'a> {
     fn beam(&self, width: usize, want: usize) -> Result<Vec<Candidate>> {
         let eos = self.tokenizer.eos_id();
         let mut live = vec![self.start.fork()];
-        let mut rows = self.rows(1)?;
+        let mut rows = self.rows(1, width)?;
         let mut finished = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
         for _ in 0..self.max_tokens {
-            let logits = rows.logits(self.model)?;
+            let allowed = live
+                .iter_mut()
+                .map(Hypothesis::allowed)
+                .collect::<Result<Vec<_>>>()?;
+            let logits = rows.logits(&allowed)?;
             // (score, parent, token, log_p) of each hypothesis' best extensions.
             let mut options: Vec<(f32, usize, u32, f32)> = Vec::new();
-            for (parent, (h, row)) in live.iter_mut().zip(&logits).enumerate() {
-                let lp = self.next_log_probs(h, row, 1.0)?;
+            for (parent, ((h, row), ok)) in live.iter().zip(&logits).zip(&allowed).enumerate() {
+                let lp = self.next_log_probs(ok.as_deref(), row, 1.0)?;
                 for i in top_k(&lp, width + 1) {
                     options.push((h.log_prob + lp[i], parent, i as u32, lp[i]));
                 }
@@ -377,7 +381,7 @@ impl<'a> Decoder<'a> {
             if next.is_empty() || finished.len() >= want {
                 return Ok(finished);
             }
-            rows.keep(self.model, &parents, &next)?;
+            rows.keep(&parents, &next)?;
             live = next;
         }
         for h in live {
@@ -402,16 +406,20 @@ impl<'a> Decoder<'a> {
     ) -> Result<Vec<Candidate>> {
         let eos = self.tokenizer.eos_id();
         let mut live: Vec<Hypothesis> = (0..n).map(|_| self.start.fork()).collect();
-        let mut rows = self.rows(n)?;
+        let mut rows = self.rows(n, n)?;
         let mut finished = Vec::new();
         for _ in 0..self.max_tokens {
-            let logits = rows.logits(self.model)?;
+            let allowed = live
+                .iter_mut()
+                .map(Hypothesis::allowed)
+                .collect::<Result<Vec<_>>>()?;
+            let logits = rows.logits(&allowed)?;
             let mut next = Vec::new();
             let mut kept = Vec::new();
-            for (i, (h, row)) in live.iter_mut().zip(&logits).enumerate() {
+            for (i, ((h, row), ok)) in live.iter().zip(&logits).zip(&allowed).enumerate() {
                 // The probability reported is the model's own (temperature 1), masked.
-                let lp = self.next_log_probs(h, row, 1.0)?;
-                let tempered = self.next_log_probs(h, row, temperature)?;
+                let lp = self.next_log_probs(ok.as_deref(), row, 1.0)?;
+                let tempered = self.next_log_probs(ok.as_deref(), row, temperature)?;
                 let token = nucleus(&tempered, top_p, rng);
                 let log_prob = h.log_prob + lp[token as usize];
                 if token == eos {
@@ -429,7 +437,7 @@ impl<'a> Decoder<'a> {
             if next.is_empty() {
                 return Ok(finished);
             }
-            rows.keep(self.model, &kept, &next)?;
+            rows.keep(&kept, &next)?;
             live = next;
         }
         finished.extend(
@@ -477,30 +485,31 @@ fn distinct(found: Vec<Candidate>) -> Vec<Candidate> {
         .collect()
 }
 
-/// The decoder state of the live hypotheses, one batch row each. The picture's memory
-/// stays a single row that every hypothesis attends to (no copy per beam).
+/// The decoder state of the live hypotheses, one row each. The picture's memory stays
+/// a single copy that every hypothesis attends to (no copy per beam).
 struct Rows<'m> {
-    memory: &'m Memory,
-    cache: KvCache,
+    net: &'m DecoderNet,
+    memory: &'m CrossMemory,
+    state: DecoderState,
     last: Vec<u32>,
 }
 
 impl Rows<'_> {
-    /// Logits (one row per hypothesis) after feeding each hypothesis' last token.
-    fn logits(&mut self, model: &CadModel) -> Result<Vec<Vec<f32>>> {
-        let input = Tensor::from_slice(&self.last, (self.last.len(), 1), model.device())?;
-        Ok(model
-            .step(self.memory, &input, &mut self.cache)?
-            .to_vec2::<f32>()?)
+    /// Logits (one row per hypothesis) after feeding each hypothesis' last token; only
+    /// the `allowed` tokens' where a hypothesis has a grammar (see `DecoderState::logits`).
+    fn logits(&mut self, allowed: &[Option<Vec<bool>>]) -> Result<Vec<Vec<f32>>> {
+        self.state.step(self.net, self.memory, &self.last)?;
+        let allowed: Vec<Option<&[bool]>> = allowed.iter().map(|a| a.as_deref()).collect();
+        Ok(self.state.logits(self.net, &allowed))
     }
 
     /// Keeps the rows `parents` (in order) for the hypotheses `next` that extend them.
-    fn keep(&mut self, model: &CadModel, parents: &[u32], next: &[Hypothesis]) -> Result<()> {
+    fn keep(&mut self, parents: &[u32], next: &[Hypothesis]) -> Result<()> {
         let unchanged = parents.len() == self.last.len()
             && parents.iter().enumerate().all(|(i, &p)| p as usize == i);
         if !unchanged {
-            let index = Tensor::from_slice(parents, parents.len(), model.device())?;
-            self.cache = self.cache.select(&index)?;
+            let parents: Vec<usize> = parents.iter().map(|&p| p as usize).collect();
+            self.state.reorder(self.net, &parents)?;
         }
         self.last = next.iter().map(|h| *h.tokens.last().unwrap()).collect();
         Ok(())

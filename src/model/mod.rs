@@ -9,6 +9,7 @@ pub mod dataset;
 pub mod decode;
 pub mod evaluate;
 pub mod grammar;
+pub mod inference;
 pub mod network;
 pub mod optim;
 pub mod picture;

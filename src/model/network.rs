@@ -3,9 +3,13 @@
 //! `LayerNorm` and `softmax_last_dim` pass no gradient): layer norm from mean/variance,
 //! softmax from exp/sum. Output logits reuse the token embedding (tied weights).
 
+use std::sync::Arc;
+
 use candle_core::{DType, Device, Module, Result, Tensor, D};
 use candle_nn::{Embedding, Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
+
+use super::inference;
 
 /// Sizes of the network; saved as `config.json` beside the weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,6 +94,13 @@ impl Norm {
         Ok(Self {
             weight: vb.get_with_hints(dim, "weight", candle_nn::Init::Const(1.0))?,
             bias: vb.get_with_hints(dim, "bias", candle_nn::Init::Const(0.0))?,
+        })
+    }
+
+    fn plain(&self) -> Result<inference::LayerNorm> {
+        Ok(inference::LayerNorm {
+            weight: self.weight.to_vec1()?,
+            bias: self.bias.to_vec1()?,
         })
     }
 
@@ -192,6 +203,21 @@ impl Dense {
                 }
             }
         }
+    }
+
+    /// The weight as (in, out) row-major and the bias, for `inference`.
+    fn plain(&self) -> Result<inference::Linear> {
+        let (wt, bias) = match self {
+            Dense::Trainable(l) => (l.weight().t()?.contiguous()?, l.bias()),
+            Dense::Frozen { wt, bias } => (wt.clone(), bias.as_ref()),
+        };
+        let (n_in, n_out) = wt.dims2()?;
+        Ok(inference::Linear {
+            wt: wt.flatten_all()?.to_vec1()?,
+            bias: bias.map(|b| b.to_vec1()).transpose()?,
+            n_in,
+            n_out,
+        })
     }
 
     fn freeze(&mut self) -> Result<()> {
@@ -414,6 +440,19 @@ pub struct Memory {
 }
 
 impl Memory {
+    /// The keys/values of a single picture as plain buffers, for `inference`.
+    pub fn plain(&self) -> Result<inference::CrossMemory> {
+        let pairs = plain_pairs(&self.per_layer)?;
+        let cells = match self.per_layer.first() {
+            Some((k, _)) => k.dim(2)?,
+            None => 0,
+        };
+        Ok(inference::CrossMemory {
+            per_layer: pairs,
+            cells,
+        })
+    }
+
     /// Keeps the rows `index` (beam reordering / expanding one picture to N candidates).
     pub fn select(&self, index: &Tensor) -> Result<Self> {
         Ok(Self {
@@ -429,12 +468,33 @@ pub struct KvCache {
 }
 
 impl KvCache {
+    /// The cache of a single sequence as plain buffers, for `inference`.
+    pub fn plain(&self) -> Result<inference::PrefixCache> {
+        Ok(inference::PrefixCache {
+            per_layer: plain_pairs(&self.per_layer)?,
+            len: self.len,
+        })
+    }
+
     pub fn select(&self, index: &Tensor) -> Result<Self> {
         Ok(Self {
             per_layer: select_pairs(&self.per_layer, index)?,
             len: self.len,
         })
     }
+}
+
+/// (1, H, T, dh) keys/values as flat (H, T, dh) buffers.
+fn plain_pairs(pairs: &[(Tensor, Tensor)]) -> Result<Vec<(Vec<f32>, Vec<f32>)>> {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            if k.dim(0)? != 1 {
+                candle_core::bail!("plain buffers hold one sequence, not {}", k.dim(0)?);
+            }
+            Ok((k.flatten_all()?.to_vec1()?, v.flatten_all()?.to_vec1()?))
+        })
+        .collect()
 }
 
 fn select_pairs(pairs: &[(Tensor, Tensor)], index: &Tensor) -> Result<Vec<(Tensor, Tensor)>> {
@@ -454,6 +514,8 @@ pub struct CadModel {
     /// After `freeze`: the output layer (the embedding transposed), contiguous and
     /// padded to a multiple of 16 columns, so that gemm need not repack it per step.
     frozen_output: Option<Tensor>,
+    /// After `freeze`: the decoder's weights as plain buffers (see `inference`).
+    frozen_net: Option<Arc<inference::DecoderNet>>,
     device: Device,
 }
 
@@ -480,6 +542,7 @@ impl CadModel {
             layers,
             final_norm: Norm::new(cfg.d_model, vb.pp("decoder.final_norm"))?,
             frozen_output: None,
+            frozen_net: None,
             device: vb.device().clone(),
         })
     }
@@ -507,7 +570,57 @@ impl CadModel {
         let padded = v.div_ceil(OUTPUT_PAD) * OUTPUT_PAD;
         let pad = Tensor::zeros((padded - v, d), e.dtype(), e.device())?;
         self.frozen_output = Some(Tensor::cat(&[e, &pad], 0)?.t()?.contiguous()?);
+        self.frozen_net = Some(Arc::new(self.plain_decoder()?));
         Ok(())
+    }
+
+    /// The decoder's weights as plain buffers for the one-token steps of decoding: made
+    /// once by `freeze`, or afresh from a trainable model (validation during training).
+    pub fn decoder_net(&self) -> Result<Arc<inference::DecoderNet>> {
+        match &self.frozen_net {
+            Some(net) => Ok(net.clone()),
+            None => Ok(Arc::new(self.plain_decoder()?)),
+        }
+    }
+
+    fn plain_decoder(&self) -> Result<inference::DecoderNet> {
+        let cfg = &self.config;
+        let layers = self
+            .layers
+            .iter()
+            .map(|l| {
+                Ok(inference::LayerWeights {
+                    self_norm: l.self_norm.plain()?,
+                    q: l.self_attn.q.plain()?,
+                    k: l.self_attn.k.plain()?,
+                    v: l.self_attn.v.plain()?,
+                    self_out: l.self_attn.out.plain()?,
+                    cross_norm: l.cross_norm.plain()?,
+                    cross_q: l.cross_attn.q.plain()?,
+                    cross_out: l.cross_attn.out.plain()?,
+                    ff_norm: l.ff.norm.plain()?,
+                    ff_in: l.ff.inner.plain()?,
+                    ff_out: l.ff.outer.plain()?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let output = match &self.frozen_output {
+            Some(out) => out.clone(),
+            None => self.embed.embeddings().t()?.contiguous()?,
+        };
+        Ok(inference::DecoderNet {
+            layers,
+            final_norm: self.final_norm.plain()?,
+            embed: self.embed.embeddings().flatten_all()?.to_vec1()?,
+            position: self.position.flatten_all()?.to_vec1()?,
+            out_cols: output.dim(1)?,
+            output: output.flatten_all()?.to_vec1()?,
+            vocab: cfg.vocab_size,
+            d_model: cfg.d_model,
+            n_heads: cfg.n_heads,
+            d_ff: cfg.d_ff,
+            max_len: cfg.max_len,
+        })
     }
 
     pub fn device(&self) -> &Device {
