@@ -11,7 +11,7 @@ mod geom_dev;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cadquery_lsp::data::Program;
+use cadquery_lsp::data::{LiteralRole, Program};
 use cadquery_lsp::generate::picture::Picture;
 use cadquery_lsp::generate::refine::{agreement, refine, RefineBudget};
 use cadquery_lsp::progress::{CancellationToken, NoProgress};
@@ -24,6 +24,22 @@ fn perturbed(program: &Program, seed: u64) -> Program {
     let mut p = program.clone();
     p.for_each_number_mut(|_, _, v| *v *= rng.random_range(0.85..=1.15));
     p.round_numbers();
+    p
+}
+
+/// The truth with every position and size moved by at most 0.3 % (well under a pixel of
+/// the picture): what IoU_vol gives a perfect-looking answer. Symmetric parts (squares,
+/// tubes, hexagons) have degenerate inertia axes, and IoU_vol aligns by those, so such a
+/// part can score far below 0.95 even here; this column says which failures are the
+/// metric's.
+fn jittered(program: &Program, seed: u64) -> Program {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut p = program.clone();
+    p.for_each_number_mut(|_, role, v| {
+        if !matches!(role, LiteralRole::PlaneXDir | LiteralRole::PlaneNormal) {
+            *v *= rng.random_range(0.997..=1.003);
+        }
+    });
     p
 }
 
@@ -58,7 +74,7 @@ struct Row {
 // Ignored until it meets its target (10/20 on the last run, 1,500 evaluations per part); run with `--ignored --nocapture`
 // (the built binary directly on a busy machine) to see the per-part table.
 #[test]
-#[ignore = "target not met: 10/20 parts reach IoU_vol 0.95 on the last run (mean 0.84)"]
+#[ignore = "target not met: 11/20 parts reach IoU_vol 0.95 on the last run; see the jitter column"]
 fn refinement_recovers_perturbed_dev_parts() {
     let Some((dir, ids)) = geom_dev::dev_scripts() else {
         return;
@@ -80,10 +96,19 @@ fn refinement_recovers_perturbed_dev_parts() {
         evaluations: 1500,
         time: Duration::from_secs(120),
     };
-    let rows: Vec<Row> = ids
-        .par_iter()
+    // CADQUERY_LSP_PARTS=ID,ID runs a subset (same starts as in the full run) and reports
+    // without asserting: for working on the parts that fail.
+    let only: Option<Vec<String>> = std::env::var("CADQUERY_LSP_PARTS")
+        .ok()
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
+    let chosen: Vec<(usize, &String)> = ids
+        .iter()
         .enumerate()
-        .map(|(n, id)| {
+        .filter(|(_, id)| only.as_ref().is_none_or(|o| o.contains(id)))
+        .collect();
+    let rows: Vec<Row> = chosen
+        .par_iter()
+        .map(|&(n, id)| {
             let truth = std::fs::read_to_string(dir.join(format!("{id}.py"))).unwrap();
             let program = Program::parse(&truth).unwrap();
             let start = perturbed(&program, 1000 + n as u64);
@@ -111,12 +136,23 @@ fn refinement_recovers_perturbed_dev_parts() {
             }
         })
         .collect();
-    let ious: Vec<(f64, f64)> = rows
+    const JITTERS: u64 = 3;
+    let ious: Vec<(f64, f64, usize)> = rows
         .par_iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(n, r)| {
+            let truth = Program::parse(&r.truth).unwrap();
+            let floor = (0..JITTERS)
+                .filter(|&k| {
+                    // seeded by the part's place in the whole set, as the start is
+                    let j = jittered(&truth, 7000 + 10 * chosen[n].0 as u64 + k).to_code();
+                    iou_vol(&pool, &r.truth, &j) >= 0.95
+                })
+                .count();
             (
                 iou_vol(&pool, &r.truth, &r.start),
                 iou_vol(&pool, &r.truth, &r.refined),
+                floor,
             )
         })
         .collect();
@@ -128,11 +164,11 @@ fn refinement_recovers_perturbed_dev_parts() {
         }
     }
     eprintln!(
-        "part      IoU_vol start -> refined   agreement truth  start -> refined  snapped  evals     s"
+        "part      IoU_vol start -> refined  jitter  agreement truth  start -> refined  snapped  evals     s"
     );
-    for (r, (b, a)) in rows.iter().zip(&ious) {
+    for (r, (b, a, floor)) in rows.iter().zip(&ious) {
         eprintln!(
-            "{}  {b:.4} -> {a:.4} {}        {:.4}  {:.4} -> {:.4}   {:7}  {:5}  {:4.1}",
+            "{}  {b:.4} -> {a:.4} {}   {floor}/{JITTERS}     {:.4}  {:.4} -> {:.4}   {:7}  {:5}  {:4.1}",
             r.id,
             if *a >= 0.95 { " " } else { "x" },
             r.agree_truth,
@@ -144,11 +180,18 @@ fn refinement_recovers_perturbed_dev_parts() {
         );
     }
     let good = ious.iter().filter(|r| r.1 >= 0.95).count();
+    let stable = ious.iter().filter(|r| r.2 == JITTERS as usize).count();
+    eprintln!(
+        "jitter: the truth moved by <= 0.3 % keeps IoU_vol >= 0.95 in all {JITTERS} tries on {stable} of {} parts",
+        rows.len()
+    );
     let mean_before = ious.iter().map(|r| r.0).sum::<f64>() / ious.len() as f64;
     let mean_after = ious.iter().map(|r| r.1).sum::<f64>() / ious.len() as f64;
     eprintln!(
         "{good}/{} at IoU_vol >= 0.95; mean {mean_before:.4} -> {mean_after:.4}",
         rows.len()
     );
-    assert!(good >= 16, "only {good} of {} parts recovered", rows.len());
+    if only.is_none() {
+        assert!(good >= 16, "only {good} of {} parts recovered", rows.len());
+    }
 }

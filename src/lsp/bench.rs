@@ -171,7 +171,7 @@ fn server_phases(text: &str, iterations: usize) {
     use super::document::{Document, TextChange};
     use super::line_index::{LineCol, PositionEncoding};
     let encoding = PositionEncoding::Utf16;
-    let Ok((line, column)) = middle_of(text, ".close()", 6) else {
+    let Ok((line, column)) = middle_of(text, ".close()", 5) else {
         return;
     };
     let mut doc = Document::new(text.to_string(), 1);
@@ -321,7 +321,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let mut version = args.iterations as i64 + 1;
     // 1b. a one-character edit of a method name: the edited statement and those mentioning the
     // name it binds are checked again; the diagnostic it makes comes and goes
-    let (line, column) = middle_of(&text, ".close()", 6)?;
+    let (line, column) = middle_of(&text, ".close()", 5)?;
     let mut times = Vec::new();
     for i in 0..args.iterations {
         version += 1;

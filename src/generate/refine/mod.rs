@@ -15,6 +15,7 @@
 //! (plane directions) is structure, not refined: a proposal decides it.
 
 pub mod bench;
+mod guard;
 mod layout;
 mod moves;
 mod snap;
@@ -27,7 +28,7 @@ use rand::SeedableRng;
 use super::native::{self, Scene};
 use super::picture::Picture;
 use super::score::{Agreement, Target};
-use crate::data::{LiteralRole, Program};
+use crate::data::Program;
 use crate::progress::{CancellationToken, ProgressEvent, ProgressSink};
 use layout::Slot;
 
@@ -85,6 +86,9 @@ impl<'a> Judge<'a> {
         self.evaluations += 1;
         let mut p = self.base.clone();
         p.set_literals(values).ok()?;
+        if guard::has_bad_loop(&p) {
+            return None;
+        }
         let scene = Scene::compile(&p).ok()?;
         let r = native::render(&scene, self.target.size, self.target.size)?;
         Some(self.target.score(&r))
@@ -181,7 +185,7 @@ impl Search<'_> {
                     let mut trial = self.values.clone();
                     let ok = moves[j].along.iter().all(|&(i, w)| {
                         trial[i] = self.values[i] + dir * steps[j] * w;
-                        keeps_meaning(self.slots[i].role, trial[i], px)
+                        guard::keeps_meaning(self.slots[i].role, self.values[i], trial[i], px)
                     });
                     if !ok {
                         continue;
@@ -306,18 +310,10 @@ pub fn refine(
     }
 }
 
-/// Radii stay positive and extrusions keep a thickness (a sign change would flip the side).
-fn keeps_meaning(role: LiteralRole, v: f64, pixel: f64) -> bool {
-    match role {
-        LiteralRole::Radius => v > 0.5 * pixel,
-        LiteralRole::Distance => v.abs() > 0.5 * pixel,
-        _ => true,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::LiteralRole;
     use crate::generate::retrieval::native_picture;
 
     #[test]

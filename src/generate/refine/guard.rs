@@ -1,0 +1,114 @@
+//! Which trial values refinement refuses to consider: changes of meaning that the
+//! picture might even like, but that the user did not write and CadQuery may not build.
+
+use crate::data::{Curve, LiteralRole, Loop, Point2, Program};
+
+/// Radii stay positive, and extrusion distances keep their sign and a thickness: a sign
+/// change moves a feature to the other side of its sketch plane, which a single view
+/// cannot tell from the original (the framing hides the shift), so only the start's
+/// sign has a reason behind it.
+pub fn keeps_meaning(role: LiteralRole, old: f64, new: f64, pixel: f64) -> bool {
+    match role {
+        LiteralRole::Radius => new > 0.5 * pixel,
+        LiteralRole::Distance => new.abs() > 0.5 * pixel && (new >= 0.0) == (old >= 0.0),
+        _ => true,
+    }
+}
+
+/// Points closer than this are one point once numbers are rounded to 4 decimals (the
+/// printed precision), and OCCT refuses a face with a zero-length edge.
+const SAME_POINT: f64 = 1.5e-4;
+
+/// Whether some loop of the program crosses itself or has a (near) zero-length edge.
+/// CadQuery does not build such a profile (the face fails or comes out inverted), so
+/// refinement must not walk into one even where the ray caster's even-odd fill looks
+/// right.
+pub fn has_bad_loop(program: &Program) -> bool {
+    program.sketches.iter().flat_map(|s| &s.loops).any(|lp| {
+        let Loop::Path { start, curves } = lp else {
+            return false;
+        };
+        // arcs as two chords through their middle point: enough to see a loop fold over
+        let mut points = vec![*start];
+        for c in curves {
+            if let Curve::Arc { mid, .. } = c {
+                points.push(*mid);
+            }
+            points.push(c.end());
+        }
+        // close() adds no edge when the last curve already ends at the start
+        if points.last() != Some(start) {
+            points.push(*start);
+        }
+        let degenerate = points.windows(2).any(|w| {
+            (w[0][0] - w[1][0]).abs() < SAME_POINT && (w[0][1] - w[1][1]).abs() < SAME_POINT
+        });
+        degenerate || crosses_itself(&points)
+    })
+}
+
+/// Whether a closed polyline (last point = first) has two non-adjacent segments that
+/// properly cross.
+fn crosses_itself(points: &[Point2]) -> bool {
+    let n = points.len().saturating_sub(1);
+    (0..n).any(|i| {
+        (i + 2..n).any(|j| {
+            // the first and last segments share the start point
+            !(i == 0 && j == n - 1)
+                && properly_cross(points[i], points[i + 1], points[j], points[j + 1])
+        })
+    })
+}
+
+fn properly_cross(a: Point2, b: Point2, c: Point2, d: Point2) -> bool {
+    let side = |p: Point2, q: Point2, r: Point2| {
+        (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+    };
+    let (d1, d2) = (side(a, b, c), side(a, b, d));
+    let (d3, d4) = (side(c, d, a), side(c, d, b));
+    d1 * d2 < 0.0 && d3 * d4 < 0.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn square(curves: &str) -> Program {
+        let code = curves;
+        Program::parse(&format!(
+            "import cadquery as cq\n\
+             wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
+             loop0=wp_sketch0.moveTo(0.0, 0.0).{code}.close()\n\
+             solid0=wp_sketch0.add(loop0).extrude(0.5)\n\
+             solid=solid0\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn bow_ties_and_zero_length_edges_are_bad_loops() {
+        assert!(!has_bad_loop(&square(
+            "lineTo(1.0, 0.0).lineTo(1.0, 1.0).lineTo(0.0, 1.0)"
+        )));
+        // the last curve may end at the start: close() then adds nothing
+        assert!(!has_bad_loop(&square(
+            "lineTo(1.0, 0.0).lineTo(1.0, 1.0).lineTo(0.0, 1.0).lineTo(0.0, 0.0)"
+        )));
+        assert!(has_bad_loop(&square(
+            "lineTo(1.0, 0.0).lineTo(0.0, 1.0).lineTo(1.0, 1.0)"
+        )));
+        assert!(has_bad_loop(&square(
+            "lineTo(1.0, 0.0).lineTo(1.0, 1.0).lineTo(1.0, 1.0).lineTo(0.0, 1.0)"
+        )));
+    }
+
+    #[test]
+    fn distances_keep_their_side() {
+        let px = 0.01;
+        assert!(keeps_meaning(LiteralRole::Distance, 0.02, 0.03, px));
+        assert!(!keeps_meaning(LiteralRole::Distance, 0.02, -0.03, px));
+        assert!(keeps_meaning(LiteralRole::Distance, -0.02, -0.03, px));
+        assert!(!keeps_meaning(LiteralRole::Distance, 0.02, 0.001, px));
+        assert!(!keeps_meaning(LiteralRole::Radius, 0.02, -0.01, px));
+    }
+}
