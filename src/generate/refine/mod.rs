@@ -61,6 +61,9 @@ pub struct Refined {
     pub snapped: usize,
 }
 
+/// What a profile CadQuery cannot build costs in agreement (more than any picture gives).
+const UNBUILDABLE: f64 = 2.0;
+
 /// Scores programs against one picture at one size.
 struct Judge<'a> {
     target: Target,
@@ -86,12 +89,15 @@ impl<'a> Judge<'a> {
         self.evaluations += 1;
         let mut p = self.base.clone();
         p.set_literals(values).ok()?;
-        if guard::has_bad_loop(&p) {
-            return None;
-        }
         let scene = Scene::compile(&p).ok()?;
         let r = native::render(&scene, self.target.size, self.target.size)?;
-        Some(self.target.score(&r))
+        let mut a = self.target.score(&r);
+        // below every buildable program, but still ranked by the picture: a start that
+        // is already bad (a perturbed or proposed profile) can be walked out of it
+        if guard::has_bad_loop(&p) {
+            a.total -= UNBUILDABLE;
+        }
+        Some(a)
     }
 }
 
