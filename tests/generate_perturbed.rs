@@ -43,6 +43,9 @@ fn jittered(program: &Program, seed: u64) -> Program {
     p
 }
 
+/// Jittered copies of the truth per part: the `jitter` column.
+const JITTERS: u64 = 3;
+
 fn iou_vol(pool: &WorkerPool, truth: &str, prediction: &str) -> f64 {
     let job = Job::IouVol {
         ground_truth: truth.to_string(),
@@ -61,6 +64,8 @@ fn iou_vol(pool: &WorkerPool, truth: &str, prediction: &str) -> f64 {
 struct Row {
     id: String,
     truth: String,
+    /// The truth jittered (see `jittered`), JITTERS times.
+    jitters: Vec<String>,
     start: String,
     refined: String,
     agree_truth: f64,
@@ -124,6 +129,10 @@ fn refinement_recovers_perturbed_dev_parts() {
             let total = |p: &Program| agreement(p, &picture).map_or(f64::NAN, |a| a.total);
             Row {
                 id: id.clone(),
+                // seeded by the part's place in the whole set, as the start is
+                jitters: (0..JITTERS)
+                    .map(|k| jittered(&program, 7000 + 10 * n as u64 + k).to_code())
+                    .collect(),
                 agree_truth: total(&program),
                 agree_start: r.before.total,
                 agree_refined: r.after.total,
@@ -136,18 +145,13 @@ fn refinement_recovers_perturbed_dev_parts() {
             }
         })
         .collect();
-    const JITTERS: u64 = 3;
     let ious: Vec<(f64, f64, usize)> = rows
         .par_iter()
-        .enumerate()
-        .map(|(n, r)| {
-            let truth = Program::parse(&r.truth).unwrap();
-            let floor = (0..JITTERS)
-                .filter(|&k| {
-                    // seeded by the part's place in the whole set, as the start is
-                    let j = jittered(&truth, 7000 + 10 * chosen[n].0 as u64 + k).to_code();
-                    iou_vol(&pool, &r.truth, &j) >= 0.95
-                })
+        .map(|r| {
+            let floor = r
+                .jitters
+                .iter()
+                .filter(|j| iou_vol(&pool, &r.truth, j) >= 0.95)
                 .count();
             (
                 iou_vol(&pool, &r.truth, &r.start),

@@ -293,12 +293,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         .await?;
     client.diagnostics(uri, 1).await?;
     // the middle extrusion distance: 0.25 <-> 0.35 keeps the file valid
-    let (line, column) = text
-        .lines()
-        .enumerate()
-        .skip(line_count / 2)
-        .find_map(|(n, l)| l.find("extrude(0.").map(|c| (n, c + "extrude(0.".len())))
-        .ok_or_else(|| anyhow::anyhow!("the generated file has no extrusion to edit"))?;
+    let (line, column) = middle_of(&text, "extrude(0.", "extrude(0.".len())?;
     // the server's work for one edit, phase by phase, without the transport
     server_phases(&text, args.iterations.clamp(1, 50));
     let mut times = Vec::new();

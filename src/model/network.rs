@@ -870,21 +870,11 @@ mod tests {
         let b = frozen.forward(&pics, &toks).unwrap();
         assert!(max_diff(a, b) < 1e-5);
         let first = toks.narrow(1, 0, 1).unwrap();
-        let a = model
-            .step(
-                &model.encode(&pics).unwrap(),
-                &first,
-                &mut model.empty_cache(),
-            )
-            .unwrap();
-        let b = frozen
-            .step(
-                &frozen.encode(&pics).unwrap(),
-                &first,
-                &mut frozen.empty_cache(),
-            )
-            .unwrap();
-        assert!(max_diff(a, b) < 1e-5);
+        let first_step = |m: &CadModel| {
+            m.step(&m.encode(&pics).unwrap(), &first, &mut m.empty_cache())
+                .unwrap()
+        };
+        assert!(max_diff(first_step(&model), first_step(&frozen)) < 1e-5);
     }
 
     #[test]

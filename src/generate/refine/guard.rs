@@ -74,11 +74,10 @@ mod tests {
     use super::*;
 
     fn square(curves: &str) -> Program {
-        let code = curves;
         Program::parse(&format!(
             "import cadquery as cq\n\
              wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
-             loop0=wp_sketch0.moveTo(0.0, 0.0).{code}.close()\n\
+             loop0=wp_sketch0.moveTo(0.0, 0.0).{curves}.close()\n\
              solid0=wp_sketch0.add(loop0).extrude(0.5)\n\
              solid=solid0\n"
         ))
