@@ -61,3 +61,43 @@ fn native_edges_match_the_real_pictures() {
     // one known miss: 00812431, a union whose coplanar tops CadQuery leaves unmerged
     assert!(close >= 19, "only {close} of 20 parts within 0.5 px");
 }
+
+/// The data set's framing box of a part with curved faces is a little larger than its exact
+/// box (OCC's box over a triangulation): every dev part with curves must agree better with
+/// its picture in the framing `render` uses than with the exact box, and none may lose.
+#[test]
+fn curved_parts_are_framed_by_the_grown_box() {
+    use cadquery_lsp::generate::native::render_with;
+    use cadquery_lsp::generate::score::Target;
+    use cadquery_lsp::geom::camera::Camera;
+    let Some((dir, ids)) = geom_dev::dev_scripts() else {
+        return;
+    };
+    let (mut curved, mut gained) = (0, 0);
+    for id in &ids {
+        let (scene, pic) = scene_and_picture(&dir, id);
+        let target = Target::new(&pic, 1);
+        let framed = render(&scene, target.size, target.size).expect("a solid");
+        // the box `render` starts from: exact for unions, else from 64x64 rays
+        let b = scene
+            .exact_bounds()
+            .or_else(|| cadquery_lsp::generate::native::solid_bounds(&scene, 64))
+            .expect("a solid");
+        let exact = cadquery_lsp::geom::Aabb { min: b.0, max: b.1 };
+        let exact_box = render_with(&scene, Camera::gencad(&exact, target.size, target.size));
+        let (with, without) = (target.score(&framed).total, target.score(&exact_box).total);
+        eprintln!(
+            "{id}: curves {} agreement {with:.5} (exact box {without:.5})",
+            scene.has_curves()
+        );
+        if scene.has_curves() {
+            curved += 1;
+            gained += (with > without) as usize;
+        }
+    }
+    assert_eq!(curved, 9, "the dev set has 9 parts with arcs or circles");
+    assert!(
+        gained >= 8,
+        "only {gained} of {curved} curved parts agree better"
+    );
+}

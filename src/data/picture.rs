@@ -7,7 +7,7 @@ use image::{Rgb, RgbImage};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::geom::camera::Camera;
+use crate::geom::camera::{framing_box, Camera};
 use crate::geom::render::render_with;
 use crate::runtime::Built;
 
@@ -96,7 +96,9 @@ pub fn render(built: &Built, applied: &Applied) -> anyhow::Result<RgbImage> {
     let Some(mesh) = &built.mesh else {
         anyhow::bail!("the execution carries no mesh: execute with `mesh: Some(..)`");
     };
-    let mut camera = Camera::gencad_from(&built.facts.bbox, SIZE, SIZE, applied.view_direction);
+    let curved = mesh.face_is_planar.iter().any(|planar| !planar);
+    let frame = framing_box(&built.facts.bbox, curved);
+    let mut camera = Camera::gencad_from(&frame, SIZE, SIZE, applied.view_direction);
     camera.scale *= applied.zoom;
     Ok(render_with(mesh, &built.edges, camera).rgb)
 }

@@ -4,7 +4,7 @@
 
 use image::{Rgb, RgbImage};
 
-use super::camera::Camera;
+use super::camera::{framing_box, Camera};
 use super::compare::Mask;
 use super::mesh::{Aabb, Mesh, Polyline};
 
@@ -107,7 +107,14 @@ pub fn render(
         min: [-1.0; 3],
         max: [1.0; 3],
     });
-    render_with(mesh, edges, Camera::gencad(&bbox, width, height))
+    render_with(mesh, edges, gencad_camera(mesh, &bbox, width, height))
+}
+
+/// The data set's camera for an executed part with exact box `bbox` (its framing box grows
+/// when the mesh has curved faces: [`super::camera::framing_box`]).
+pub fn gencad_camera(mesh: &Mesh, bbox: &Aabb, width: u32, height: u32) -> Camera {
+    let curved = mesh.face_is_planar.iter().any(|planar| !planar);
+    Camera::gencad(&framing_box(bbox, curved), width, height)
 }
 
 /// Contour generators of curved faces: mesh edges between a triangle facing the viewer and

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 
 use crate::geom::camera::Camera;
-use crate::geom::render::render_with;
+use crate::geom::render::{gencad_camera, render_with};
 use crate::progress::CancellationToken;
 use crate::runtime::{ExecRequest, Job, JobOutput, MeshOptions, PoolConfig, WorkerPool};
 
@@ -62,7 +62,7 @@ pub fn run_command(args: RenderArgs) -> anyhow::Result<()> {
         .as_ref()
         .context("the worker returned no mesh for the part")?;
     let bbox = built.facts.bbox;
-    let cam = Camera::gencad(&bbox, args.size, args.size);
+    let cam = gencad_camera(mesh, &bbox, args.size, args.size);
     save(&render_with(mesh, &built.edges, cam).rgb, &args.output)?;
     if args.views {
         for (k, dir) in [[-1.0, 1.0, 1.0], [1.0, 1.0, -1.0], [0.0, -1e-3, 1.0]]

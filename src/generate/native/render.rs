@@ -5,7 +5,7 @@
 use super::interval::FaceId;
 use super::scene::{halves_of_one_side, RayScratch, Scene};
 use crate::data::Vec3;
-use crate::geom::camera::{dot, Camera};
+use crate::geom::camera::{dot, framing_box, Camera};
 use crate::geom::Aabb;
 
 /// No surface (background).
@@ -73,7 +73,11 @@ pub fn render(scene: &Scene, width: u32, height: u32) -> Option<NativeRender> {
     };
     Some(render_with(
         scene,
-        Camera::gencad(&Aabb { min, max }, width, height),
+        Camera::gencad(
+            &framing_box(&Aabb { min, max }, scene.has_curves()),
+            width,
+            height,
+        ),
     ))
 }
 

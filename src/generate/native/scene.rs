@@ -2,7 +2,7 @@
 //! profile between two heights along the plane normal), combined in program order.
 
 use super::interval::{combine_into, Boundary, FaceId, Span};
-use super::profile::{Crossing, Profile};
+use super::profile::{Crossing, Piece, Profile};
 use crate::data::{Combine, Extent, Program, Vec3};
 
 /// Which surface of a prism a face id names.
@@ -186,6 +186,17 @@ impl Scene {
             }
         }
         (lo, hi)
+    }
+
+    /// Whether any profile has an arc or a circle: the solid then has curved faces (unless
+    /// they are all cut away, which framing ignores), and the data set's framing box grows.
+    pub fn has_curves(&self) -> bool {
+        self.prisms.iter().any(|p| {
+            p.profile
+                .pieces
+                .iter()
+                .any(|piece| !matches!(piece, Piece::Segment { .. }))
+        })
     }
 
     /// The solid's exact box without casting rays, when the prisms' boxes are exact and
