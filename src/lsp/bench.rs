@@ -39,10 +39,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     runtime.block_on(bench(args))
 }
 
-struct Client {
+pub(super) struct Client {
     out: WriteHalf<DuplexStream>,
     inbox: tokio::sync::mpsc::UnboundedReceiver<Value>,
     next_id: i64,
+    /// The `window/logMessage` texts seen so far.
+    pub logs: Vec<String>,
 }
 
 impl Client {
@@ -53,12 +55,12 @@ impl Client {
         Ok(())
     }
 
-    async fn notify(&mut self, method: &str, params: Value) -> anyhow::Result<()> {
+    pub(super) async fn notify(&mut self, method: &str, params: Value) -> anyhow::Result<()> {
         self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}))
             .await
     }
 
-    async fn request(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
+    pub(super) async fn request(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
         let id = self.next_id;
         self.next_id += 1;
         self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
@@ -72,7 +74,13 @@ impl Client {
         loop {
             match tokio::time::timeout_at(deadline, self.inbox.recv()).await {
                 Ok(Some(m)) if wanted(&m) => return Ok(m),
-                Ok(Some(_)) => {}
+                Ok(Some(m)) => {
+                    if let Some(log) = m["params"]["message"].as_str() {
+                        if m["method"] == "window/logMessage" {
+                            self.logs.push(log.to_string());
+                        }
+                    }
+                }
                 Ok(None) => anyhow::bail!("the server closed the connection"),
                 Err(_) => anyhow::bail!("no answer from the server within 120 s"),
             }
@@ -110,7 +118,7 @@ impl Client {
     }
 }
 
-async fn start(options: Value) -> anyhow::Result<Client> {
+pub(super) async fn start(options: Value) -> anyhow::Result<Client> {
     let (client_end, server_end) = tokio::io::duplex(1 << 20);
     let (server_read, server_write) = tokio::io::split(server_end);
     tokio::spawn(serve(server_read, server_write, TransportLimits::default()));
@@ -130,6 +138,7 @@ async fn start(options: Value) -> anyhow::Result<Client> {
         out,
         inbox,
         next_id: 1,
+        logs: Vec::new(),
     };
     client
         .request(
@@ -230,11 +239,11 @@ fn server_phases(text: &str, iterations: usize) {
     println!();
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-fn report(what: &str, mut ms: Vec<f64>, target: f64) {
+pub(super) fn report(what: &str, mut ms: Vec<f64>, target: f64) {
     ms.sort_by(f64::total_cmp);
     let p95 = percentile(&ms, 0.95);
     println!(
@@ -279,7 +288,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(python) = &args.python {
         options["pythonPath"] = json!(python);
     }
-    let mut client = start(options).await?;
+    let mut client = start(options.clone()).await?;
 
     // 1. one-character edits in a long file
     let text = long_file(args.lines);
@@ -391,6 +400,10 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         times,
         30.0,
     );
+
+    // 2c. completion in a canonical file with the model's jobs in the background, and how
+    // many of its proposals survive execution
+    super::bench_model::bench(&args, &options).await?;
 
     // 3. execution after save, warm pool
     if args.no_execution {
