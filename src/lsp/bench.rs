@@ -256,25 +256,28 @@ pub(super) fn report(what: &str, mut ms: Vec<f64>, target: f64) {
     );
 }
 
+/// The dev parts' scripts in $CADQUERY_LSP_SHARED/data/gencad-dev, sorted; none without it.
+pub(super) fn dev_parts() -> Vec<PathBuf> {
+    let Some(entries) = std::env::var_os("CADQUERY_LSP_SHARED")
+        .map(|s| PathBuf::from(s).join("data/gencad-dev"))
+        .and_then(|d| std::fs::read_dir(d).ok())
+    else {
+        return Vec::new();
+    };
+    let mut parts: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "py"))
+        .collect();
+    parts.sort();
+    parts
+}
+
 fn dev_part(args: &BenchArgs) -> anyhow::Result<(String, String)> {
     let path = match &args.part {
         Some(p) => p.clone(),
-        None => {
-            let dev = std::env::var_os("CADQUERY_LSP_SHARED")
-                .map(|s| PathBuf::from(s).join("data/gencad-dev"))
-                .and_then(|d| std::fs::read_dir(d).ok())
-                .and_then(|entries| {
-                    let mut parts: Vec<PathBuf> = entries
-                        .filter_map(|e| e.ok().map(|e| e.path()))
-                        .filter(|p| p.extension().is_some_and(|x| x == "py"))
-                        .collect();
-                    parts.sort();
-                    parts.into_iter().next()
-                });
-            dev.unwrap_or_else(|| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/bracket.py")
-            })
-        }
+        None => dev_parts().into_iter().next().unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/bracket.py")
+        }),
     };
     let text = std::fs::read_to_string(&path)
         .map_err(|e| anyhow::anyhow!("cannot read the part {}: {e}", path.display()))?;

@@ -2,35 +2,24 @@
 //! the model's jobs run in the background, against the same requests with them turned off,
 //! and how many proposals survive execution at a few positions of a canonical part.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::bench::{percentile, report, start, BenchArgs, Client};
+use super::bench::{dev_parts, percentile, report, start, BenchArgs, Client};
 use crate::data::Program;
 
 /// A canonical part and where it comes from: the first dev part put in canonical form
 /// (numbers rounded to the grammar's four decimals), else a synthetic program.
 fn canonical_part() -> (String, String) {
-    let dev = std::env::var_os("CADQUERY_LSP_SHARED")
-        .map(|s| PathBuf::from(s).join("data/gencad-dev"))
-        .and_then(|d| std::fs::read_dir(d).ok())
-        .and_then(|entries| {
-            let mut parts: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "py"))
-                .collect();
-            parts.sort();
-            parts.into_iter().find_map(|p| {
-                let mut program = Program::parse(&std::fs::read_to_string(&p).ok()?).ok()?;
-                program.round_numbers();
-                Some((
-                    format!("{} (canonical form)", p.display()),
-                    program.to_code(),
-                ))
-            })
-        });
+    let dev = dev_parts().into_iter().find_map(|p| {
+        let mut program = Program::parse(&std::fs::read_to_string(&p).ok()?).ok()?;
+        program.round_numbers();
+        Some((
+            format!("{} (canonical form)", p.display()),
+            program.to_code(),
+        ))
+    });
     dev.unwrap_or_else(|| {
         (
             "synthetic program (seed 3)".into(),
