@@ -108,7 +108,7 @@ impl Client {
     }
 
     /// Waits for the next diagnostics of `uri` at `version`.
-    async fn diagnostics(&mut self, uri: &str, version: i64) -> anyhow::Result<Value> {
+    pub(super) async fn diagnostics(&mut self, uri: &str, version: i64) -> anyhow::Result<Value> {
         self.wait(|m| {
             m["method"] == "textDocument/publishDiagnostics"
                 && m["params"]["uri"] == uri
@@ -119,6 +119,11 @@ impl Client {
 }
 
 pub(super) async fn start(options: Value) -> anyhow::Result<Client> {
+    start_with(options, json!({})).await
+}
+
+/// A server for a client with `capabilities`.
+pub(super) async fn start_with(options: Value, capabilities: Value) -> anyhow::Result<Client> {
     let (client_end, server_end) = tokio::io::duplex(1 << 20);
     let (server_read, server_write) = tokio::io::split(server_end);
     tokio::spawn(serve(server_read, server_write, TransportLimits::default()));
@@ -143,7 +148,7 @@ pub(super) async fn start(options: Value) -> anyhow::Result<Client> {
     client
         .request(
             "initialize",
-            json!({"capabilities": {}, "initializationOptions": options}),
+            json!({"capabilities": capabilities, "initializationOptions": options}),
         )
         .await?;
     client.notify("initialized", json!({})).await?;
@@ -404,10 +409,6 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         30.0,
     );
 
-    // 2c. completion in a canonical file with the model's jobs in the background, and how
-    // many of its proposals survive execution
-    super::bench_model::bench(&args, &options).await?;
-
     // 3. execution after save, warm pool
     if args.no_execution {
         println!("execution diagnostics after save: skipped (--no-execution)");
@@ -447,19 +448,24 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         report("execution diagnostics after save (warm pool)", times, 300.0);
     }
 
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .map(|l| l[name.len()..].trim().to_string())
-            .unwrap_or_else(|| "unknown".into())
-    };
     println!(
         "server process memory (no workers; bench client included): RSS {} peak {} (target < 200 MB)",
-        field("VmRSS:"),
-        field("VmHWM:")
+        memory("VmRSS:"),
+        memory("VmHWM:")
     );
     let _ = client.request("shutdown", Value::Null).await;
-    Ok(())
+
+    // 4. completion in canonical files with the model's jobs in the background, and how many
+    // of its proposals survive execution (after the memory figure: these servers load models)
+    super::bench_model::bench(&args, &options).await
+}
+
+/// A field of /proc/self/status (`VmRSS:`, `VmHWM:`).
+pub(super) fn memory(name: &str) -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(name))
+        .map(|l| l[name.len()..].trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
