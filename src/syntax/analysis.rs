@@ -96,7 +96,7 @@ pub fn analyze(text: &str, tree: &Tree) -> Analysis {
     let mut w = Walker {
         text,
         out: Analysis::default(),
-        env: Env::new(),
+        env: Env::default(),
         undo: Vec::new(),
         plugins: &plugins,
     };

@@ -109,6 +109,9 @@ impl ParsedDocument {
         if root.has_error() {
             return false;
         }
+        if self.keeps_identifier(start, old_end, new_text) {
+            return true;
+        }
         let Some(token) = root.descendant_for_byte_range(start, old_end) else {
             return false;
         };
@@ -135,10 +138,68 @@ impl ParsedDocument {
         token_stays && edit_fits
     }
 
+    /// Whether the edit stays within one identifier (its ends included) and leaves a plain
+    /// identifier that cannot merge with its neighbours: typing in a name is the commonest
+    /// edit, and a name's text is not part of the tree's shape. Keywords (soft ones and
+    /// tree-sitter-python's `print`/`exec` too) would change the parse, so they are re-parsed.
+    fn keeps_identifier(&self, start: usize, old_end: usize, new_text: &str) -> bool {
+        let root = self.tree.root_node();
+        let covers = |n: &tree_sitter::Node| {
+            n.kind() == "identifier" && n.start_byte() <= start && old_end <= n.end_byte()
+        };
+        // an insertion at a name's end touches the next token first
+        let token = root
+            .descendant_for_byte_range(start, old_end)
+            .filter(covers)
+            .or_else(|| {
+                let before = start.checked_sub(1)?;
+                root.descendant_for_byte_range(before, start).filter(covers)
+            });
+        let Some(token) = token else {
+            return false;
+        };
+        let (from, to) = (token.start_byte(), token.end_byte());
+        if start == old_end && start == from {
+            return false; // tree-sitter puts an insertion at a node's start before the node
+        }
+        let old_name = &self.text[from..to];
+        let new_name = [&self.text[from..start], new_text, &self.text[old_end..to]].concat();
+        let bytes = self.text.as_bytes();
+        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || !b.is_ascii();
+        // `1.` then `e5` would lex as one float; `r` then `"..."` as a string prefix
+        let before_ok = match from.checked_sub(1).map(|i| bytes[i]) {
+            Some(b'.') => !from
+                .checked_sub(2)
+                .is_some_and(|i| bytes[i].is_ascii_digit()),
+            Some(b) => !word(b),
+            None => true,
+        };
+        let after_ok = bytes
+            .get(to)
+            .is_none_or(|&b| !word(b) && b != b'"' && b != b'\'');
+        plain_name(old_name) && plain_name(&new_name) && before_ok && after_ok
+    }
+
     /// Replace the whole text (full sync).
     pub fn replace(&mut self, text: impl Into<String>) {
         *self = ParsedDocument::new(text);
     }
+}
+
+/// An ASCII identifier that no Python version nor tree-sitter-python reads as a keyword.
+fn plain_name(name: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "False", "None", "True", "and", "as", "assert", "async", "await", "break", "case", "class",
+        "continue", "def", "del", "elif", "else", "except", "exec", "finally", "for", "from",
+        "global", "if", "import", "in", "is", "lambda", "match", "nonlocal", "not", "or", "pass",
+        "print", "raise", "return", "try", "type", "while", "with", "yield",
+    ];
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !KEYWORDS.contains(&name)
 }
 
 /// tree-sitter's point: 0-based row and byte column.
@@ -221,6 +282,48 @@ mod tests {
         assert!(!doc.keeps_token(at, at + 1, "2")); // the first character
         let at = doc.text().find("a big").unwrap();
         assert!(!doc.keeps_token(at, at + 1, "\n"));
+    }
+
+    #[test]
+    fn edits_of_names_keep_the_tree_of_a_fresh_parse() {
+        let text = "import cadquery as cq\nwp = cq.Workplane('XY')\nr = wp.box(1, 2, 3).faces('>Z').close()\nif r:\n    q = r\n";
+        // every one-character deletion and insertion ('e', '_', '1', 'f') anywhere: when
+        // the re-parse is skipped, the edited tree must be the fresh one
+        let mut skipped = 0;
+        for at in 0..=text.len() {
+            let edits = [
+                (at, at + 1, ""),
+                (at, at, "e"),
+                (at, at, "_"),
+                (at, at, "1"),
+                (at, at, "f"),
+            ];
+            for (from, to, new) in edits.into_iter().filter(|e| e.1 <= text.len()) {
+                let mut doc = ParsedDocument::new(text);
+                if !doc.keeps_token(from, to, new) {
+                    continue;
+                }
+                skipped += 1;
+                doc.edit(from, to, new).unwrap();
+                let fresh = ParsedDocument::new(doc.text());
+                assert_eq!(shape(doc.tree()), shape(fresh.tree()), "{:?}", doc.text());
+            }
+        }
+        assert!(
+            skipped > 60,
+            "only {skipped} name edits skipped the re-parse"
+        );
+        // edits that make a keyword or leave no plain name are parsed again
+        let doc = ParsedDocument::new("i = x.e\nn = 1\nr = 1 if n else 2\n");
+        let at = |s: &str| doc.text().find(s).unwrap();
+        assert!(!doc.tree().root_node().has_error());
+        assert!(!doc.keeps_token(at("i ") + 1, at("i ") + 1, "f")); // if
+        assert!(!doc.keeps_token(at("n ") + 1, at("n ") + 1, "ot")); // not
+        assert!(!doc.keeps_token(at("x.e"), at("x.e") + 1, "1")); // 1.e
+        assert!(!doc.keeps_token(at("x.e"), at("x.e") + 1, "é"));
+        assert!(!doc.keeps_token(at("x.e"), at("x.e") + 1, "")); // .e
+        assert!(doc.keeps_token(at("x.e") + 2, at("x.e") + 3, "f")); // x.f
+        assert!(doc.keeps_token(at("x.e") + 3, at("x.e") + 3, "f")); // x.ef
     }
 
     #[test]

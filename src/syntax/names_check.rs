@@ -1,7 +1,10 @@
 //! Names read but never bound (or read before their binding at module level), with a
 //! fix that renames to the closest defined name.
 
-use std::collections::{HashMap, HashSet};
+use std::cell::OnceCell;
+
+// foldhash: this runs over every name use after each edit
+use foldhash::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use super::analysis::{Analysis, Binding};
@@ -198,11 +201,12 @@ pub fn check(text: &str, analysis: &Analysis) -> Vec<Diagnostic> {
     if analysis.wildcard_import || text.contains("globals()") || text.contains("exec(") {
         return out;
     }
-    let mut by_name: HashMap<&str, Vec<&Binding>> = HashMap::new();
+    let mut by_name: HashMap<&str, Vec<&Binding>> = HashMap::default();
     for b in &analysis.bindings {
         by_name.entry(b.name.as_str()).or_default().push(b);
     }
-    let visible_names = VisibleNames::new(&by_name);
+    // only a name that is not defined needs it: built on the first one
+    let visible_names = OnceCell::new();
     for u in &analysis.uses {
         if always_defined().contains(u.name.as_str()) {
             continue;
@@ -239,7 +243,9 @@ pub fn check(text: &str, analysis: &Analysis) -> Vec<Diagnostic> {
             ),
         };
         if later.is_none() {
-            let visible = visible_names.at(u.range.start);
+            let visible = visible_names
+                .get_or_init(|| VisibleNames::new(&by_name))
+                .at(u.range.start);
             if let Some(best) = closest(&u.name, visible.iter().copied()) {
                 d.message.push_str(&format!("; did you mean `{best}`?"));
                 d = d.with_fix(Fix {

@@ -5,7 +5,7 @@
 //! are unchanged its earlier facts are reused, moved to where the statement now starts.
 //! Everything after an edited binding that mentions the rebound name is walked again.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use tree_sitter::{Node, Tree};
@@ -44,6 +44,7 @@ pub struct FileAnalysis {
 impl FileAnalysis {
     /// Analyses `text` (parsed as `tree`), reusing the unchanged statements of `earlier`.
     pub fn new(text: &str, tree: &Tree, earlier: Option<&FileAnalysis>) -> FileAnalysis {
+        let earlier_plugins = earlier.map(|e| &e.plugins);
         let root = tree.root_node();
         let mut cursor = root.walk();
         let nodes: Vec<Node> = if root.kind() == "module" {
@@ -51,21 +52,49 @@ impl FileAnalysis {
         } else {
             vec![root] // an ERROR root: one unit, as the whole walk sees it
         };
-        // the earlier statements by text: an edit moves statements, it does not change them
-        let mut by_text: HashMap<&str, Vec<&Arc<StatementFacts>>> = HashMap::new();
-        for (_, s) in earlier.map_or(&[][..], |e| e.statements.as_slice()) {
+        let earlier: &[(usize, Arc<StatementFacts>)] =
+            earlier.map_or(&[], |e| e.statements.as_slice());
+        let source = |n: &Node| &text[n.start_byte()..n.end_byte()];
+        // error recovery may parse the same text differently: such statements never match
+        let same = |s: &StatementFacts, n: &Node| {
+            !n.has_error() && s.kind == n.kind_id() && *s.text == *source(n)
+        };
+        // an edit leaves the statements before and after it as they were, in order: match
+        // those pairwise (a memcmp each) and look up by text only what lies between
+        let prefix = earlier
+            .iter()
+            .zip(&nodes)
+            .take_while(|((_, s), n)| same(s, n))
+            .count();
+        let suffix = earlier[prefix..]
+            .iter()
+            .rev()
+            .zip(nodes[prefix..].iter().rev())
+            .take_while(|((_, s), n)| same(s, n))
+            .count();
+        let earlier_refs: Vec<&Arc<StatementFacts>> = earlier.iter().map(|(_, s)| s).collect();
+        // the statements between, by text: an edit may move statements, it does not change them
+        let mut by_text: HashMap<&str, Vec<&Arc<StatementFacts>>> = HashMap::default();
+        for s in &earlier_refs[prefix..earlier.len() - suffix] {
             let same = by_text.entry(&s.text).or_default();
             // a file of many equal statements must not make the search quadratic
             if s.kind != ERROR_FREE_NEVER && same.len() < SAME_TEXT_CANDIDATES {
                 same.push(s);
             }
         }
-        let source = |n: &Node| &text[n.start_byte()..n.end_byte()];
+        let shift = earlier.len() as isize - nodes.len() as isize;
         let candidates: Vec<&[&Arc<StatementFacts>]> = nodes
             .iter()
-            .map(|n| {
+            .enumerate()
+            .map(|(i, n)| {
+                if i < prefix {
+                    return std::slice::from_ref(&earlier_refs[i]);
+                }
+                if i >= nodes.len() - suffix {
+                    return std::slice::from_ref(&earlier_refs[(i as isize + shift) as usize]);
+                }
                 if n.has_error() {
-                    return &[][..]; // error recovery may parse the same text differently
+                    return &[][..];
                 }
                 let same = by_text.get(source(n)).map_or(&[][..], Vec::as_slice);
                 match same.iter().all(|s| s.kind == n.kind_id()) {
@@ -85,9 +114,9 @@ impl FileAnalysis {
             }
         }
         // plugins change what every attribute check says: walk everything again
-        let reusable = earlier.is_some_and(|e| e.plugins == plugins);
+        let reusable = earlier_plugins.is_some_and(|p| *p == plugins);
 
-        let mut env = Env::new();
+        let mut env = Env::default();
         let mut statements = Vec::with_capacity(nodes.len());
         let mut reused = 0;
         for (n, found) in nodes.iter().zip(&candidates) {
@@ -112,6 +141,13 @@ impl FileAnalysis {
             statements.push((n.start_byte(), facts));
         }
         let mut analysis = Analysis::default();
+        // exact sizes first: growing vectors of ~10,000 entries by doubling moved them again
+        let total = |f: fn(&Analysis) -> usize| statements.iter().map(|(_, s)| f(&s.facts)).sum();
+        analysis.bindings.reserve_exact(total(|a| a.bindings.len()));
+        analysis.uses.reserve_exact(total(|a| a.uses.len()));
+        analysis
+            .api_diagnostics
+            .reserve_exact(total(|a| a.api_diagnostics.len()));
         for (start, s) in &statements {
             append_moved(&mut analysis, &s.facts, s.origin, *start);
         }
