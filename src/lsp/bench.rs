@@ -39,10 +39,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     runtime.block_on(bench(args))
 }
 
-struct Client {
+pub(super) struct Client {
     out: WriteHalf<DuplexStream>,
     inbox: tokio::sync::mpsc::UnboundedReceiver<Value>,
     next_id: i64,
+    /// The `window/logMessage` texts seen so far.
+    pub logs: Vec<String>,
 }
 
 impl Client {
@@ -53,12 +55,12 @@ impl Client {
         Ok(())
     }
 
-    async fn notify(&mut self, method: &str, params: Value) -> anyhow::Result<()> {
+    pub(super) async fn notify(&mut self, method: &str, params: Value) -> anyhow::Result<()> {
         self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}))
             .await
     }
 
-    async fn request(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
+    pub(super) async fn request(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
         let id = self.next_id;
         self.next_id += 1;
         self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
@@ -72,7 +74,13 @@ impl Client {
         loop {
             match tokio::time::timeout_at(deadline, self.inbox.recv()).await {
                 Ok(Some(m)) if wanted(&m) => return Ok(m),
-                Ok(Some(_)) => {}
+                Ok(Some(m)) => {
+                    if let Some(log) = m["params"]["message"].as_str() {
+                        if m["method"] == "window/logMessage" {
+                            self.logs.push(log.to_string());
+                        }
+                    }
+                }
                 Ok(None) => anyhow::bail!("the server closed the connection"),
                 Err(_) => anyhow::bail!("no answer from the server within 120 s"),
             }
@@ -100,7 +108,7 @@ impl Client {
     }
 
     /// Waits for the next diagnostics of `uri` at `version`.
-    async fn diagnostics(&mut self, uri: &str, version: i64) -> anyhow::Result<Value> {
+    pub(super) async fn diagnostics(&mut self, uri: &str, version: i64) -> anyhow::Result<Value> {
         self.wait(|m| {
             m["method"] == "textDocument/publishDiagnostics"
                 && m["params"]["uri"] == uri
@@ -110,7 +118,12 @@ impl Client {
     }
 }
 
-async fn start(options: Value) -> anyhow::Result<Client> {
+pub(super) async fn start(options: Value) -> anyhow::Result<Client> {
+    start_with(options, json!({})).await
+}
+
+/// A server for a client with `capabilities`.
+pub(super) async fn start_with(options: Value, capabilities: Value) -> anyhow::Result<Client> {
     let (client_end, server_end) = tokio::io::duplex(1 << 20);
     let (server_read, server_write) = tokio::io::split(server_end);
     tokio::spawn(serve(server_read, server_write, TransportLimits::default()));
@@ -130,11 +143,12 @@ async fn start(options: Value) -> anyhow::Result<Client> {
         out,
         inbox,
         next_id: 1,
+        logs: Vec::new(),
     };
     client
         .request(
             "initialize",
-            json!({"capabilities": {}, "initializationOptions": options}),
+            json!({"capabilities": capabilities, "initializationOptions": options}),
         )
         .await?;
     client.notify("initialized", json!({})).await?;
@@ -230,11 +244,11 @@ fn server_phases(text: &str, iterations: usize) {
     println!();
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-fn report(what: &str, mut ms: Vec<f64>, target: f64) {
+pub(super) fn report(what: &str, mut ms: Vec<f64>, target: f64) {
     ms.sort_by(f64::total_cmp);
     let p95 = percentile(&ms, 0.95);
     println!(
@@ -247,25 +261,28 @@ fn report(what: &str, mut ms: Vec<f64>, target: f64) {
     );
 }
 
+/// The dev parts' scripts in $CADQUERY_LSP_SHARED/data/gencad-dev, sorted; none without it.
+pub(super) fn dev_parts() -> Vec<PathBuf> {
+    let Some(entries) = std::env::var_os("CADQUERY_LSP_SHARED")
+        .map(|s| PathBuf::from(s).join("data/gencad-dev"))
+        .and_then(|d| std::fs::read_dir(d).ok())
+    else {
+        return Vec::new();
+    };
+    let mut parts: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "py"))
+        .collect();
+    parts.sort();
+    parts
+}
+
 fn dev_part(args: &BenchArgs) -> anyhow::Result<(String, String)> {
     let path = match &args.part {
         Some(p) => p.clone(),
-        None => {
-            let dev = std::env::var_os("CADQUERY_LSP_SHARED")
-                .map(|s| PathBuf::from(s).join("data/gencad-dev"))
-                .and_then(|d| std::fs::read_dir(d).ok())
-                .and_then(|entries| {
-                    let mut parts: Vec<PathBuf> = entries
-                        .filter_map(|e| e.ok().map(|e| e.path()))
-                        .filter(|p| p.extension().is_some_and(|x| x == "py"))
-                        .collect();
-                    parts.sort();
-                    parts.into_iter().next()
-                });
-            dev.unwrap_or_else(|| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/bracket.py")
-            })
-        }
+        None => dev_parts().into_iter().next().unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/bracket.py")
+        }),
     };
     let text = std::fs::read_to_string(&path)
         .map_err(|e| anyhow::anyhow!("cannot read the part {}: {e}", path.display()))?;
@@ -279,7 +296,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(python) = &args.python {
         options["pythonPath"] = json!(python);
     }
-    let mut client = start(options).await?;
+    let mut client = start(options.clone()).await?;
 
     // 1. one-character edits in a long file
     let text = long_file(args.lines);
@@ -431,19 +448,24 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         report("execution diagnostics after save (warm pool)", times, 300.0);
     }
 
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .map(|l| l[name.len()..].trim().to_string())
-            .unwrap_or_else(|| "unknown".into())
-    };
     println!(
         "server process memory (no workers; bench client included): RSS {} peak {} (target < 200 MB)",
-        field("VmRSS:"),
-        field("VmHWM:")
+        memory("VmRSS:"),
+        memory("VmHWM:")
     );
     let _ = client.request("shutdown", Value::Null).await;
-    Ok(())
+
+    // 4. completion in canonical files with the model's jobs in the background, and how many
+    // of its proposals survive execution (after the memory figure: these servers load models)
+    super::bench_model::bench(&args, &options).await
+}
+
+/// A field of /proc/self/status (`VmRSS:`, `VmHWM:`).
+pub(super) fn memory(name: &str) -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(name))
+        .map(|l| l[name.len()..].trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }

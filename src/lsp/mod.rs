@@ -2,6 +2,7 @@
 //! protocol messages to plain functions of the core (see ARCHITECTURE.md).
 
 pub mod bench;
+mod bench_model;
 pub mod cli;
 mod convert;
 mod document;
@@ -11,6 +12,7 @@ mod generation;
 mod handlers;
 mod image_refs;
 mod line_index;
+mod model_completion;
 mod preview;
 mod runner;
 mod server;

@@ -52,6 +52,8 @@ pub struct Session {
     generated: DashMap<Uri, Vec<GeneratedCandidate>>,
     /// The items of the last completion, for `completionItem/resolve`.
     last_completion: std::sync::Mutex<Vec<crate::syntax::ApiItem>>,
+    /// The model's verified continuations, computed in the background per position.
+    pub model_completions: super::model_completion::ModelCompletions,
 }
 
 /// One candidate of a generation as it was offered: the exact text inserted for it.
@@ -104,6 +106,7 @@ impl Session {
             generators: Default::default(),
             generated: DashMap::new(),
             last_completion: Default::default(),
+            model_completions: Default::default(),
         }
     }
 
@@ -146,6 +149,7 @@ impl Session {
         self.results.remove(uri);
         self.builds.remove(uri);
         self.generated.remove(uri);
+        self.model_completions.forget(uri);
         if let Some((_, token)) = self.pending_diagnostics.remove(uri) {
             token.cancel();
         }

@@ -37,6 +37,10 @@ pub struct Settings {
     pub execute_after_idle_ms: u64,
     /// Where hover previews (PNG renders of the part) are written; `None`: the user's cache.
     pub preview_dir: Option<PathBuf>,
+    /// Offer the model's continuations (executed and verified first) after the API items.
+    pub model_completions: bool,
+    /// Continuations the model proposes per position (before verification drops some).
+    pub model_completion_count: u32,
 }
 
 impl Default for Settings {
@@ -53,6 +57,8 @@ impl Default for Settings {
             execute_on_save: true,
             execute_after_idle_ms: 1_500,
             preview_dir: None,
+            model_completions: true,
+            model_completion_count: 4,
         }
     }
 }
@@ -69,6 +75,8 @@ const KNOWN: &[&str] = &[
     "executeOnSave",
     "executeAfterIdleMs",
     "previewDir",
+    "modelCompletions",
+    "modelCompletionCount",
 ];
 
 impl Settings {
@@ -110,6 +118,10 @@ impl Settings {
                     in_range(*n, 0, 600_000)
                 }),
                 "previewDir" => set(&mut self.preview_dir, v, |_| Ok(())),
+                "modelCompletions" => set(&mut self.model_completions, v, |_| Ok(())),
+                "modelCompletionCount" => {
+                    set(&mut self.model_completion_count, v, |n| in_range(*n, 1, 16))
+                }
                 _ => Err(format!("unknown setting (known: {})", KNOWN.join(", "))),
             };
             if let Err(why) = applied {
@@ -164,7 +176,7 @@ mod tests {
             [
                 "setting `cadquery.candidateCount` = 0: must be between 1 and 64; kept the previous value",
                 "setting `cadquery.executeOnSave` = \"yes\": invalid type: string \"yes\", expected a boolean; kept the previous value",
-                "setting `cadquery.colour` = \"blue\": unknown setting (known: pythonPath, modelPath, candidateCount, generationBudgetMs, refineExecutions, executionTimeoutMs, poolSize, diagnosticsDebounceMs, executeOnSave, executeAfterIdleMs, previewDir); kept the previous value",
+                "setting `cadquery.colour` = \"blue\": unknown setting (known: pythonPath, modelPath, candidateCount, generationBudgetMs, refineExecutions, executionTimeoutMs, poolSize, diagnosticsDebounceMs, executeOnSave, executeAfterIdleMs, previewDir, modelCompletions, modelCompletionCount); kept the previous value",
             ]
         "#]]
         .assert_debug_eq(&problems);

@@ -231,6 +231,15 @@ impl TestServer {
             .clone()
     }
 
+    /// Same, waiting up to `wait` (work that loads a model on a loaded machine).
+    pub async fn notification_within(&mut self, method: &str, wait: Duration) -> Value {
+        self.wait_within(&format!("a {method} notification"), wait, |m| {
+            m["method"] == method && m.get("id").is_none()
+        })
+        .await["params"]
+            .clone()
+    }
+
     /// Waits for diagnostics of `uri` at `version`, skipping older publications.
     pub async fn diagnostics(&mut self, uri: &str, version: i64) -> Value {
         self.wait_for(&format!("diagnostics of {uri} v{version}"), |m| {

@@ -5,6 +5,7 @@ mod execution;
 mod features;
 mod generate;
 mod harness;
+mod model_completion;
 mod protocol;
 mod robustness;
 mod stdio;

@@ -1,17 +1,22 @@
 //! `textDocument/completion` and `completionItem/resolve`: the syntax module's API items at
 //! the cursor (after `.` on a chain, keyword arguments, names in scope), in its order. The
 //! list carries labels and one-line details; resolve adds the signature and the docs.
+//! After them, where the code before the cursor is canonical, the model's continuations that
+//! executed with the file to a valid solid (computed in the background: `model_completion`).
 
 use tower_lsp_server::ls_types::{
     CompletionItem, CompletionItemKind, CompletionList, CompletionParams, CompletionResponse,
     CompletionTextEdit, Documentation, MarkupContent, MarkupKind, TextEdit,
 };
 
+use std::sync::Arc;
+
 use crate::lsp::convert;
+use crate::lsp::model_completion::{Lookup, Proposal};
 use crate::lsp::session::Session;
 use crate::syntax::{api_completions, ApiItem, ApiItemKind};
 
-pub fn completion(session: &Session, params: &CompletionParams) -> Option<CompletionResponse> {
+pub fn completion(session: &Arc<Session>, params: &CompletionParams) -> Option<CompletionResponse> {
     let at = &params.text_document_position;
     let doc = session.snapshot(&at.text_document.uri)?;
     let encoding = session.encoding();
@@ -21,7 +26,7 @@ pub fn completion(session: &Session, params: &CompletionParams) -> Option<Comple
     let ctx = doc.parsed().completion_context_in(&doc.analysis(), offset);
     let items = api_completions(&ctx);
     let replace = convert::range(&doc, ctx.replace.start, ctx.replace.end, encoding);
-    let list = items
+    let mut list: Vec<CompletionItem> = items
         .iter()
         .enumerate()
         .map(|(i, item)| CompletionItem {
@@ -38,11 +43,65 @@ pub fn completion(session: &Session, params: &CompletionParams) -> Option<Comple
         })
         .collect();
     session.remember_completion(items);
-    Some(CompletionResponse::List(CompletionList {
+    // never waits: a job for this position is started or its finished result taken
+    let model = session
+        .model_completions
+        .lookup(session, &at.text_document.uri, &doc, offset);
+    let is_incomplete = match model {
+        // the client asks again (typing, or a manual invoke) and then gets the proposals
+        Lookup::Pending => true,
         // more typing narrows the list on the client; nothing new appears
-        is_incomplete: false,
+        Lookup::Off => false,
+        Lookup::Ready(proposals) => {
+            let typed_from = ctx.replace.start.min(offset);
+            let typed = &doc.text()[typed_from..offset];
+            list.extend(proposals.iter().enumerate().map(|(i, p)| {
+                let range = convert::range(&doc, typed_from, p.end, encoding);
+                model_item(i, p, typed, range)
+            }));
+            false
+        }
+    };
+    Some(CompletionResponse::List(CompletionList {
+        is_incomplete,
         items: list,
     }))
+}
+
+/// A verified model continuation as an item: labelled by its text, after every API item
+/// (`~` sorts after digits), and filtered by the whole inserted text, which starts with what
+/// is typed of the current word, so clients keep it while that word is typed.
+fn model_item(
+    rank: usize,
+    proposal: &Proposal,
+    typed: &str,
+    range: tower_lsp_server::ls_types::Range,
+) -> CompletionItem {
+    let text = format!("{typed}{}", proposal.insert);
+    CompletionItem {
+        label: text.trim_end().to_string(),
+        kind: Some(CompletionItemKind::TEXT),
+        detail: Some(format!(
+            "model · valid solid · p {:.2} · volume {}",
+            proposal.log_prob.exp(),
+            short(proposal.volume)
+        )),
+        sort_text: Some(format!("~model{rank:03}")),
+        filter_text: Some(text.clone()),
+        text_edit: Some(CompletionTextEdit::Edit(TextEdit {
+            range,
+            new_text: text,
+        })),
+        ..Default::default()
+    }
+}
+
+/// A number with at most 4 decimals.
+fn short(v: f64) -> String {
+    format!("{v:.4}")
+        .trim_end_matches('0')
+        .trim_end_matches('.')
+        .to_string()
 }
 
 /// Adds the signature (`detail`) and docs of the item, from the last completion's items.
