@@ -7,7 +7,7 @@
 --   })
 -- The settings are the server's (see the README): pythonPath, modelPath, candidateCount,
 -- generationBudgetMs, refineExecutions, executionTimeoutMs, poolSize, executeOnSave,
--- executeAfterIdleMs.
+-- executeAfterIdleMs, modelCompletions, modelCompletionCount.
 
 local root_markers = { 'pyproject.toml', 'setup.py', 'setup.cfg', 'requirements.txt', '.git' }
 

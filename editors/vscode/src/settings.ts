@@ -16,6 +16,8 @@ const SERVER_KEYS = [
   "poolSize",
   "executeOnSave",
   "executeAfterIdleMs",
+  "modelCompletions",
+  "modelCompletionCount",
 ] as const;
 
 /** Settings for the server: one flat object, every key present. */
