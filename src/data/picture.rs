@@ -96,8 +96,7 @@ pub fn render(built: &Built, applied: &Applied) -> anyhow::Result<RgbImage> {
     let Some(mesh) = &built.mesh else {
         anyhow::bail!("the execution carries no mesh: execute with `mesh: Some(..)`");
     };
-    let curved = mesh.face_is_planar.iter().any(|planar| !planar);
-    let frame = framing_box(&built.facts.bbox, curved);
+    let frame = framing_box(&built.facts.bbox, mesh.has_curved_faces());
     let mut camera = Camera::gencad_from(&frame, SIZE, SIZE, applied.view_direction);
     camera.scale *= applied.zoom;
     Ok(render_with(mesh, &built.edges, camera).rgb)

@@ -15,6 +15,13 @@ pub struct Mesh {
     pub face_is_planar: Vec<bool>,
 }
 
+impl Mesh {
+    /// Whether any B-rep face is curved (the data set frames such parts a little wider).
+    pub fn has_curved_faces(&self) -> bool {
+        self.face_is_planar.iter().any(|planar| !planar)
+    }
+}
+
 /// One B-rep edge discretised into a polyline (seam edges included).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Polyline {

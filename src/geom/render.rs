@@ -113,8 +113,7 @@ pub fn render(
 /// The data set's camera for an executed part with exact box `bbox` (its framing box grows
 /// when the mesh has curved faces: [`super::camera::framing_box`]).
 pub fn gencad_camera(mesh: &Mesh, bbox: &Aabb, width: u32, height: u32) -> Camera {
-    let curved = mesh.face_is_planar.iter().any(|planar| !planar);
-    Camera::gencad(&framing_box(bbox, curved), width, height)
+    Camera::gencad(&framing_box(bbox, mesh.has_curved_faces()), width, height)
 }
 
 /// Contour generators of curved faces: mesh edges between a triangle facing the viewer and

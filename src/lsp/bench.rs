@@ -60,6 +60,13 @@ impl Client {
             .await
     }
 
+    /// Opens `uri` as a Python document at version 1.
+    pub(super) async fn open(&mut self, uri: &str, text: &str) -> anyhow::Result<()> {
+        let document = json!({"uri": uri, "languageId": "python", "version": 1, "text": text});
+        self.notify("textDocument/didOpen", json!({"textDocument": document}))
+            .await
+    }
+
     pub(super) async fn request(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
         let id = self.next_id;
         self.next_id += 1;
@@ -302,12 +309,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let text = long_file(args.lines);
     let line_count = text.lines().count();
     let uri = "file:///bench/long.py";
-    client
-        .notify(
-            "textDocument/didOpen",
-            json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
-        )
-        .await?;
+    client.open(uri, &text).await?;
     client.diagnostics(uri, 1).await?;
     // the middle extrusion distance: 0.25 <-> 0.35 keeps the file valid
     let (line, column) = middle_of(&text, "extrude(0.", "extrude(0.".len())?;
@@ -415,12 +417,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     } else {
         let (name, part) = dev_part(&args)?;
         let uri = "file:///bench/part.py";
-        client
-            .notify(
-                "textDocument/didOpen",
-                json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": part}}),
-            )
-            .await?;
+        client.open(uri, &part).await?;
         client.diagnostics(uri, 1).await?;
         let save = json!({"textDocument": {"uri": uri}});
         let t = Instant::now();

@@ -104,12 +104,7 @@ async fn completion_latencies(
 ) -> anyhow::Result<Vec<f64>> {
     let mut client = start(options.clone()).await?;
     let uri = "file:///bench/canonical.py";
-    client
-        .notify(
-            "textDocument/didOpen",
-            json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
-        )
-        .await?;
+    client.open(uri, text).await?;
     let mut times = Vec::new();
     for i in 0..iterations {
         let t = Instant::now();
@@ -196,12 +191,7 @@ async fn survival(
             } else {
                 &case.text
             };
-            client
-                .notify(
-                    "textDocument/didOpen",
-                    json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": opened}}),
-                )
-                .await?;
+            client.open(&uri, opened).await?;
             let mut version = 1;
             if picture == Picture::Render {
                 // run the whole part (static diagnostics, then the run's), then blank the line

@@ -334,16 +334,16 @@ async fn propose(
         async move {
             let job = Job::Execute(ExecRequest::facts(code.clone()));
             match tokio::time::timeout(VERIFY_TIMEOUT, pool.execute_async(job, &shutdown)).await {
-                Ok(Ok(JobOutput::Executed(execution))) => match &execution {
-                    Ok(built) if execution::diagnostics(&code, &execution).is_empty() => {
-                        Some(built.facts.volume)
+                Ok(Ok(JobOutput::Executed(execution))) => {
+                    let why = execution::diagnostics(&code, &execution);
+                    match &execution {
+                        Ok(built) if why.is_empty() => Some(built.facts.volume),
+                        _ => {
+                            tracing::debug!("model proposal dropped: {:?}", why.first());
+                            None
+                        }
                     }
-                    _ => {
-                        let why = execution::diagnostics(&code, &execution);
-                        tracing::debug!("model proposal dropped: {:?}", why.first());
-                        None
-                    }
-                },
+                }
                 other => {
                     tracing::debug!("model proposal not verified: {other:?}");
                     None

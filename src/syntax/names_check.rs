@@ -2,10 +2,10 @@
 //! fix that renames to the closest defined name.
 
 use std::cell::OnceCell;
+use std::sync::OnceLock;
 
 // foldhash: this runs over every name use after each edit
 use foldhash::{HashMap, HashSet};
-use std::sync::OnceLock;
 
 use super::analysis::{Analysis, Binding};
 use super::diagnostic::{codes, Diagnostic, Fix, TextEdit};

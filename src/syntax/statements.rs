@@ -44,7 +44,6 @@ pub struct FileAnalysis {
 impl FileAnalysis {
     /// Analyses `text` (parsed as `tree`), reusing the unchanged statements of `earlier`.
     pub fn new(text: &str, tree: &Tree, earlier: Option<&FileAnalysis>) -> FileAnalysis {
-        let earlier_plugins = earlier.map(|e| &e.plugins);
         let root = tree.root_node();
         let mut cursor = root.walk();
         let nodes: Vec<Node> = if root.kind() == "module" {
@@ -52,7 +51,7 @@ impl FileAnalysis {
         } else {
             vec![root] // an ERROR root: one unit, as the whole walk sees it
         };
-        let earlier: &[(usize, Arc<StatementFacts>)] =
+        let before: &[(usize, Arc<StatementFacts>)] =
             earlier.map_or(&[], |e| e.statements.as_slice());
         let source = |n: &Node| &text[n.start_byte()..n.end_byte()];
         // error recovery may parse the same text differently: such statements never match
@@ -61,28 +60,28 @@ impl FileAnalysis {
         };
         // an edit leaves the statements before and after it as they were, in order: match
         // those pairwise (a memcmp each) and look up by text only what lies between
-        let prefix = earlier
+        let prefix = before
             .iter()
             .zip(&nodes)
             .take_while(|((_, s), n)| same(s, n))
             .count();
-        let suffix = earlier[prefix..]
+        let suffix = before[prefix..]
             .iter()
             .rev()
             .zip(nodes[prefix..].iter().rev())
             .take_while(|((_, s), n)| same(s, n))
             .count();
-        let earlier_refs: Vec<&Arc<StatementFacts>> = earlier.iter().map(|(_, s)| s).collect();
+        let earlier_refs: Vec<&Arc<StatementFacts>> = before.iter().map(|(_, s)| s).collect();
         // the statements between, by text: an edit may move statements, it does not change them
         let mut by_text: HashMap<&str, Vec<&Arc<StatementFacts>>> = HashMap::default();
-        for s in &earlier_refs[prefix..earlier.len() - suffix] {
+        for s in &earlier_refs[prefix..before.len() - suffix] {
             let same = by_text.entry(&s.text).or_default();
             // a file of many equal statements must not make the search quadratic
             if s.kind != ERROR_FREE_NEVER && same.len() < SAME_TEXT_CANDIDATES {
                 same.push(s);
             }
         }
-        let shift = earlier.len() as isize - nodes.len() as isize;
+        let shift = before.len() as isize - nodes.len() as isize;
         let candidates: Vec<&[&Arc<StatementFacts>]> = nodes
             .iter()
             .enumerate()
@@ -114,7 +113,7 @@ impl FileAnalysis {
             }
         }
         // plugins change what every attribute check says: walk everything again
-        let reusable = earlier_plugins.is_some_and(|p| *p == plugins);
+        let reusable = earlier.is_some_and(|e| e.plugins == plugins);
 
         let mut env = Env::default();
         let mut statements = Vec::with_capacity(nodes.len());
