@@ -81,6 +81,20 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// A copy found `delta` bytes before where its text now is: every range moved.
+    pub fn moved(&self, delta: isize) -> Diagnostic {
+        let at = |o: usize| (o as isize + delta) as usize;
+        let range = |r: TextRange| TextRange::new(at(r.start), at(r.end));
+        let mut d = self.clone();
+        d.range = range(d.range);
+        for fix in &mut d.fixes {
+            for edit in &mut fix.edits {
+                edit.range = range(edit.range);
+            }
+        }
+        d
+    }
+
     pub fn error(range: TextRange, code: &'static str, message: impl Into<String>) -> Self {
         Diagnostic {
             range,

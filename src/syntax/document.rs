@@ -2,6 +2,8 @@
 //! diagnostics stay fast on large files.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tree_sitter::{InputEdit, Parser, Point, Tree};
 
@@ -40,18 +42,97 @@ pub enum EditError {
     NotCharBoundary { start: usize, end: usize },
 }
 
-// Clone: the LSP snapshots documents for background checks (the tree copy is refcounted)
+/// Where the text (and the tree's shape) may differ between two versions of a document:
+/// bytes `start..old_end` of the older text became `start..new_end` of the newer one, and
+/// everything outside is the same text parsed the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChangedWindow {
+    pub start: usize,
+    pub old_end: usize,
+    pub new_end: usize,
+}
+
+impl ChangedWindow {
+    /// This window followed by `next` (in the coordinates of the text between them).
+    fn then(self, next: ChangedWindow) -> ChangedWindow {
+        let (old_end, new_end) = if next.old_end <= self.new_end {
+            (self.old_end, (self.new_end + next.new_end) - next.old_end)
+        } else {
+            (self.old_end + (next.old_end - self.new_end), next.new_end)
+        };
+        ChangedWindow {
+            start: self.start.min(next.start),
+            old_end,
+            new_end,
+        }
+    }
+
+    /// Grows the window to cover `range` of the newer text.
+    fn cover(&mut self, range: std::ops::Range<usize>) {
+        self.start = self.start.min(range.start);
+        if range.end > self.new_end {
+            self.old_end += range.end - self.new_end;
+            self.new_end = range.end;
+        }
+    }
+}
+
+/// How many edits a document remembers: an analysis older than that is matched by text.
+const EDIT_LOG: usize = 64;
+
+// Documents made independently never share a lineage: their edit logs are unrelated.
+static NEXT_LINEAGE: AtomicU64 = AtomicU64::new(1);
+
+// Clone: the LSP snapshots documents for background checks (the tree copy is refcounted).
+// A clone keeps the lineage: only the live document is edited further.
 #[derive(Clone)]
 pub struct ParsedDocument {
     text: String,
     tree: Tree,
+    /// Which document this text descends from, and how many edits it has had.
+    lineage: u64,
+    generation: u64,
+    /// The windows of the last edits, each with the generation it produced.
+    edits: VecDeque<(u64, ChangedWindow)>,
 }
 
 impl ParsedDocument {
     pub fn new(text: impl Into<String>) -> Self {
         let text = text.into();
         let tree = parse(&text, None);
-        ParsedDocument { text, tree }
+        ParsedDocument {
+            text,
+            tree,
+            lineage: NEXT_LINEAGE.fetch_add(1, Ordering::Relaxed),
+            generation: 0,
+            edits: VecDeque::new(),
+        }
+    }
+
+    /// (lineage, generation): which version of which document this text is.
+    pub fn version_id(&self) -> (u64, u64) {
+        (self.lineage, self.generation)
+    }
+
+    /// The window that holds every change since version `since` of this document, if it
+    /// is this document's and recent enough to be in the log; `None` means "compare by text".
+    pub fn changed_since(&self, since: (u64, u64)) -> Option<ChangedWindow> {
+        let (lineage, generation) = since;
+        if lineage != self.lineage || generation >= self.generation {
+            return (lineage == self.lineage && generation == self.generation).then_some(
+                ChangedWindow {
+                    start: self.text.len(),
+                    old_end: self.text.len(),
+                    new_end: self.text.len(),
+                },
+            );
+        }
+        let first = self.edits.iter().position(|(g, _)| *g == generation + 1)?;
+        self.edits
+            .iter()
+            .skip(first)
+            .map(|(_, w)| *w)
+            .reduce(ChangedWindow::then)
     }
 
     pub fn text(&self) -> &str {
@@ -92,9 +173,25 @@ impl ParsedDocument {
             old_end_position,
             new_end_position,
         });
+        let mut window = ChangedWindow {
+            start,
+            old_end,
+            new_end,
+        };
         if !same_token {
-            self.tree = parse(&self.text, Some(&self.tree));
+            let tree = parse(&self.text, Some(&self.tree));
+            // a re-parse may change the shape beyond the edited bytes (an opened string,
+            // an `else:` joining the `if` above): those ranges count as changed too
+            for range in self.tree.changed_ranges(&tree) {
+                window.cover(range.start_byte..range.end_byte);
+            }
+            self.tree = tree;
         }
+        self.generation += 1;
+        if self.edits.len() == EDIT_LOG {
+            self.edits.pop_front();
+        }
+        self.edits.push_back((self.generation, window));
         Ok(())
     }
 

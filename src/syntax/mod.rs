@@ -73,28 +73,44 @@ pub fn diagnose(text: &str) -> Vec<Diagnostic> {
 impl ParsedDocument {
     /// Diagnostics for the current text and tree (no re-parse).
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
-        self.diagnostics_with(&analysis::analyze(self.text(), self.tree()))
+        let analysis = analysis::analyze(self.text(), self.tree());
+        let mut names = names_check::Names::default();
+        names.add(&analysis, 0);
+        self.diagnostics_with(analysis.api_diagnostics.iter().cloned(), &names, None)
     }
 
     /// The analysis of this text, reusing the unchanged statements of an earlier one.
     pub fn analyze(&self, earlier: Option<&FileAnalysis>) -> FileAnalysis {
-        FileAnalysis::new(self.text(), self.tree(), earlier)
+        FileAnalysis::new(self, earlier)
     }
 
-    /// Diagnostics for the current text from its analysis (see [`ParsedDocument::analyze`]).
+    /// Diagnostics for the current text from its analysis (see [`ParsedDocument::analyze`]),
+    /// read statement by statement.
     pub fn file_diagnostics(&self, analysis: &FileAnalysis) -> Vec<Diagnostic> {
-        self.diagnostics_with(analysis.analysis())
+        let mut names = names_check::Names::default();
+        let mut api = Vec::new();
+        for (delta, facts) in analysis.statement_facts() {
+            names.add(facts, delta);
+            api.extend(facts.api_diagnostics.iter().map(|d| d.moved(delta)));
+        }
+        let top = analysis.top_level();
+        self.diagnostics_with(api.into_iter(), &names, Some(&top))
     }
 
-    fn diagnostics_with(&self, analysis: &analysis::Analysis) -> Vec<Diagnostic> {
+    fn diagnostics_with(
+        &self,
+        api_diagnostics: impl Iterator<Item = Diagnostic>,
+        names: &names_check::Names,
+        top: Option<&[statements::TopStatement]>,
+    ) -> Vec<Diagnostic> {
         let text = self.text();
         let lex = lexical::scan(text);
-        let mut out = syntax_check::check(text, self.tree(), &lex);
-        out.extend(analysis.api_diagnostics.iter().cloned());
+        let mut out = syntax_check::check(text, self.tree(), &lex, top);
+        out.extend(api_diagnostics);
         // Names inside broken statements are noise next to the syntax error.
         let broken = merged_ranges(out.iter().map(|d| d.range));
         out.extend(
-            names_check::check(text, analysis)
+            names_check::check(text, names)
                 .into_iter()
                 .filter(|d| !overlaps_any(&broken, d.range)),
         );

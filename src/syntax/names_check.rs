@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 // foldhash: this runs over every name use after each edit
 use foldhash::{HashMap, HashSet};
 
-use super::analysis::{Analysis, Binding};
+use super::analysis::Analysis;
+use super::diagnostic::TextRange;
 use super::diagnostic::{codes, Diagnostic, Fix, TextEdit};
 use super::suggest::closest;
 
@@ -195,31 +196,77 @@ fn always_defined() -> &'static HashSet<&'static str> {
     SET.get_or_init(|| BUILTINS.iter().chain(INJECTED).copied().collect())
 }
 
-pub fn check(text: &str, analysis: &Analysis) -> Vec<Diagnostic> {
+/// A binding as the check reads it, at its place in the checked text.
+#[derive(Clone, Copy)]
+struct BindingAt<'a> {
+    name: &'a str,
+    start: usize,
+    visible_from: usize,
+    scope: Option<TextRange>,
+}
+
+/// A name use as the check reads it, at its place in the checked text.
+struct UseAt<'a> {
+    name: &'a str,
+    range: TextRange,
+    deferred: bool,
+}
+
+/// The names bound and read in a text, gathered from the facts of its statements (each
+/// moved to where its statement now is) without copying any name.
+#[derive(Default)]
+pub struct Names<'a> {
+    bindings: Vec<BindingAt<'a>>,
+    uses: Vec<UseAt<'a>>,
+    wildcard_import: bool,
+}
+
+impl<'a> Names<'a> {
+    /// Adds `facts`, found `delta` bytes before where their text now is.
+    pub fn add(&mut self, facts: &'a Analysis, delta: isize) {
+        let at = |o: usize| (o as isize + delta) as usize;
+        let range = |r: TextRange| TextRange::new(at(r.start), at(r.end));
+        self.bindings
+            .extend(facts.bindings.iter().map(|b| BindingAt {
+                name: &b.name,
+                start: at(b.range.start),
+                visible_from: at(b.visible_from),
+                scope: b.scope.map(range),
+            }));
+        self.uses.extend(facts.uses.iter().map(|u| UseAt {
+            name: &u.name,
+            range: range(u.range),
+            deferred: u.deferred,
+        }));
+        self.wildcard_import |= facts.wildcard_import;
+    }
+}
+
+pub fn check(text: &str, names: &Names) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     // Code that builds names at run time: we cannot tell what is defined.
-    if analysis.wildcard_import || text.contains("globals()") || text.contains("exec(") {
+    if names.wildcard_import || text.contains("globals()") || text.contains("exec(") {
         return out;
     }
-    let mut by_name: HashMap<&str, Vec<&Binding>> = HashMap::default();
-    for b in &analysis.bindings {
-        by_name.entry(b.name.as_str()).or_default().push(b);
+    let mut by_name: HashMap<&str, Vec<&BindingAt>> = HashMap::default();
+    for b in &names.bindings {
+        by_name.entry(b.name).or_default().push(b);
     }
     // only a name that is not defined needs it: built on the first one
     let visible_names = OnceCell::new();
-    for u in &analysis.uses {
-        if always_defined().contains(u.name.as_str()) {
+    for u in &names.uses {
+        if always_defined().contains(u.name) {
             continue;
         }
         let mut later = None;
-        let candidates = by_name.get(u.name.as_str()).map_or(&[][..], Vec::as_slice);
+        let candidates = by_name.get(u.name).map_or(&[][..], Vec::as_slice);
         let defined = candidates.iter().any(|b| {
             match b.scope {
                 // Locals: any binding in an enclosing scope (loops make order meaningless).
                 Some(s) => s.start <= u.range.start && u.range.end <= s.end,
                 None if u.deferred || b.visible_from <= u.range.start => true,
                 None => {
-                    later.get_or_insert(b.range.start);
+                    later.get_or_insert(b.start);
                     false
                 }
             }
@@ -246,7 +293,7 @@ pub fn check(text: &str, analysis: &Analysis) -> Vec<Diagnostic> {
             let visible = visible_names
                 .get_or_init(|| VisibleNames::new(&by_name))
                 .at(u.range.start);
-            if let Some(best) = closest(&u.name, visible.iter().copied()) {
+            if let Some(best) = closest(u.name, visible.iter().copied()) {
                 d.message.push_str(&format!("; did you mean `{best}`?"));
                 d = d.with_fix(Fix {
                     title: format!("Change to `{best}`"),
@@ -275,18 +322,18 @@ struct NameBindings<'a> {
     /// then), sorted by visible_from: a binary search answers "latest visible at offset".
     module: Vec<(usize, usize)>,
     /// Bindings inside a function/class scope: few per name, checked one by one.
-    scoped: Vec<&'a Binding>,
+    scoped: Vec<&'a BindingAt<'a>>,
 }
 
 impl<'a> VisibleNames<'a> {
-    fn new(by_name: &HashMap<&'a str, Vec<&'a Binding>>) -> Self {
+    fn new(by_name: &HashMap<&'a str, Vec<&'a BindingAt<'a>>>) -> Self {
         let names = by_name
             .iter()
             .map(|(name, bindings)| {
                 let mut module: Vec<(usize, usize)> = bindings
                     .iter()
                     .filter(|b| b.scope.is_none())
-                    .map(|b| (b.visible_from, b.range.start))
+                    .map(|b| (b.visible_from, b.start))
                     .collect();
                 module.sort_unstable();
                 let mut latest = 0;
@@ -324,7 +371,7 @@ impl<'a> VisibleNames<'a> {
                             .is_some_and(|s| s.start <= offset && offset <= s.end)
                             && b.visible_from <= offset
                     })
-                    .map(|b| b.range.start)
+                    .map(|b| b.start)
                     .max();
                 module.max(scoped).map(|start| (start, n.name))
             })

@@ -100,11 +100,11 @@ fn random_edit(rng: &mut impl Rng, text: &str) -> (usize, usize, String) {
 #[test]
 fn random_edits_give_the_analysis_of_a_fresh_walk() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(20261121);
-    let (mut reused, mut walked, mut edits) = (0, 0, 0);
+    let (mut reused, mut walked, mut edits, mut placed) = (0, 0, 0, 0);
     for text in base_texts() {
         let mut doc = ParsedDocument::new(text);
         let mut earlier = doc.analyze(None);
-        for _ in 0..60 {
+        for _ in 0..150 {
             let (start, end, new) = random_edit(&mut rng, doc.text());
             doc.edit(start, end, &new).unwrap();
             // sometimes skip a version: the analysis reuses an older one
@@ -127,11 +127,18 @@ fn random_edits_give_the_analysis_of_a_fresh_walk() {
             reused += now.reused();
             walked += now.statement_count() - now.reused();
             edits += 1;
+            placed += usize::from(now.placed_by_edit_log());
             earlier = now;
         }
     }
     // the test means something only if both paths ran many times
-    assert!(edits > 300, "{edits} edits");
+    assert!(edits > 800, "{edits} edits");
+    // both ways of finding the unchanged statements ran: the edit log, and matching by text
+    // (after a change of the plugins, or when the root is an ERROR)
+    assert!(
+        placed > edits / 2 && placed < edits,
+        "{placed} of {edits} analyses placed by the edit log"
+    );
     assert!(
         reused > 1000 && walked > 100,
         "reused {reused}, walked again {walked}"
@@ -198,4 +205,28 @@ fn an_edit_walks_again_what_mentions_a_rebound_name() {
           fix: Change to `box` | 5:7-5:9 -> "box"
     "#]]
     .assert_eq(&reanalyse(PART, "d = 4", "d = 5"));
+}
+
+#[test]
+fn many_edits_between_two_analyses_compose_into_one_window() {
+    // the edit log composes every edit since the earlier analysis; past its length the
+    // statements are matched by text instead, with the same result
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let text = super::bench::sample_file(200);
+    for edits in [2, 5, 20, 64, 65, 100] {
+        let mut doc = ParsedDocument::new(text.clone());
+        let earlier = doc.analyze(None);
+        for _ in 0..edits {
+            // typing in one region, as a person does: the window stays small
+            let at = boundary(doc.text(), doc.text().len() / 2 + rng.random_range(0..200));
+            let new = SNIPPETS[rng.random_range(0..5)];
+            doc.edit(at, at, new).unwrap();
+        }
+        let now = doc.analyze(Some(&earlier));
+        let fresh = ParsedDocument::new(doc.text());
+        assert!(*now.analysis() == analyze(doc.text(), fresh.tree()), "{edits} edits");
+        assert_eq!(doc.file_diagnostics(&now), fresh.diagnostics());
+        assert_eq!(now.placed_by_edit_log(), edits <= 64, "{edits} edits");
+        assert!(now.reused() > now.statement_count() / 2, "{edits} edits");
+    }
 }

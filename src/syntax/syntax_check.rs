@@ -6,18 +6,31 @@ use tree_sitter::{Node, Tree};
 
 use super::diagnostic::{codes, Diagnostic, TextRange};
 use super::lexical::{Lexical, LineEnd};
+use super::statements::TopStatement;
 
 pub(super) const COMPOUND_KEYWORDS: &[&str] = &[
     "if", "elif", "else", "for", "while", "def", "class", "with", "try", "except", "finally",
     "async", "match", "case",
 ];
 
-pub fn check(text: &str, tree: &Tree, lex: &Lexical) -> Vec<Diagnostic> {
+/// `top`: the module's statements when known (then only those a logical line ends inside
+/// are looked up in the tree, instead of visiting every statement).
+pub fn check(
+    text: &str,
+    tree: &Tree,
+    lex: &Lexical,
+    top: Option<&[TopStatement]>,
+) -> Vec<Diagnostic> {
     let mut out = lex.problems.clone();
     let cutoff = lex.first_problem.unwrap_or(usize::MAX);
     let mut from_tree = Vec::new();
     collect_errors(text, tree.root_node(), &mut from_tree);
-    line_runs_on(text, tree.root_node(), &lex.line_ends, &mut from_tree);
+    match top {
+        Some(top) if tree.root_node().kind() == "module" => {
+            statements_run_on(text, tree, top, &lex.line_ends, &mut from_tree)
+        }
+        _ => line_runs_on(text, tree.root_node(), &lex.line_ends, &mut from_tree),
+    }
     for d in from_tree {
         // Errors after an unclosed bracket or string are its consequences.
         let after_problem = d.range.end.max(d.range.start + 1) > cutoff;
@@ -181,15 +194,56 @@ fn line_runs_on(text: &str, root: Node, line_ends: &[LineEnd], out: &mut Vec<Dia
     while let Some(node) = stack.pop() {
         let mut cursor = node.walk();
         for child in node.children(&mut cursor) {
-            match child.kind() {
-                "block" | "module" => stack.push(child),
-                k if k.ends_with("_statement") && !is_compound(k) => {
-                    check_statement(text, child, line_ends, out)
-                }
-                _ if child.named_child_count() > 0 && is_compound(child.kind()) => {
-                    stack.push(child)
-                }
-                _ => {}
+            statement_runs_on(text, child, line_ends, &mut stack, out);
+        }
+    }
+}
+
+/// A simple statement is checked, a compound one or a block is left on `stack` to visit.
+fn statement_runs_on<'t>(
+    text: &str,
+    node: Node<'t>,
+    line_ends: &[LineEnd],
+    stack: &mut Vec<Node<'t>>,
+    out: &mut Vec<Diagnostic>,
+) {
+    match node.kind() {
+        "block" | "module" => stack.push(node),
+        k if k.ends_with("_statement") && !is_compound(k) => {
+            check_statement(text, node, line_ends, out)
+        }
+        _ if node.named_child_count() > 0 && is_compound(node.kind()) => stack.push(node),
+        _ => {}
+    }
+}
+
+/// [`line_runs_on`] for the module's statements `top`: a statement no logical line ends
+/// inside has nothing to report, so only the others are found in the tree.
+fn statements_run_on(
+    text: &str,
+    tree: &Tree,
+    top: &[TopStatement],
+    line_ends: &[LineEnd],
+    out: &mut Vec<Diagnostic>,
+) {
+    let root = tree.root_node();
+    let mut stack = Vec::new();
+    for t in top {
+        let at = line_ends.partition_point(|e| e.newline < t.start);
+        if line_ends.get(at).is_none_or(|e| e.newline >= t.end) {
+            continue;
+        }
+        let mut cursor = root.walk();
+        if cursor.goto_first_child_for_byte(t.start).is_none() {
+            continue;
+        }
+        let node = cursor.node();
+        debug_assert_eq!((node.start_byte(), node.kind_id()), (t.start, t.kind));
+        statement_runs_on(text, node, line_ends, &mut stack, out);
+        while let Some(node) = stack.pop() {
+            let mut cursor = node.walk();
+            for child in node.children(&mut cursor) {
+                statement_runs_on(text, child, line_ends, &mut stack, out);
             }
         }
     }
