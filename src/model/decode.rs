@@ -20,6 +20,7 @@ use rand::{Rng, SeedableRng};
 use super::constraint::{Grammar, TokenMask};
 use super::inference::{CrossMemory, DecoderNet, DecoderState, PrefixCache};
 use super::network::CadModel;
+use super::segment_guard::mask_degenerate_segments;
 use super::tokenizer::CodeTokenizer;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,9 +86,14 @@ impl Hypothesis {
         }
     }
 
-    /// Which tokens the grammar allows next (None without a grammar).
-    fn allowed(&mut self) -> Result<Option<Vec<bool>>> {
-        self.mask.as_mut().map(|m| m.allowed()).transpose()
+    /// Which tokens the grammar allows next, less those that would end a degenerate segment
+    /// (None without a grammar).
+    fn allowed(&mut self, tokenizer: &CodeTokenizer) -> Result<Option<Vec<bool>>> {
+        let mut allowed = self.mask.as_mut().map(|m| m.allowed()).transpose()?;
+        if let Some(allowed) = &mut allowed {
+            mask_degenerate_segments(&self.text, allowed, tokenizer.token_bytes());
+        }
+        Ok(allowed)
     }
 
     fn extended(&self, token: u32, log_p: f32, tokenizer: &CodeTokenizer) -> Result<Self> {
@@ -341,7 +347,7 @@ impl<'a> Decoder<'a> {
         for _ in 0..self.max_tokens {
             let allowed = live
                 .iter_mut()
-                .map(Hypothesis::allowed)
+                .map(|h| h.allowed(&self.tokenizer))
                 .collect::<Result<Vec<_>>>()?;
             let logits = rows.logits(&allowed)?;
             // (score, parent, token, log_p) of each hypothesis' best extensions.
@@ -411,7 +417,7 @@ impl<'a> Decoder<'a> {
         for _ in 0..self.max_tokens {
             let allowed = live
                 .iter_mut()
-                .map(Hypothesis::allowed)
+                .map(|h| h.allowed(&self.tokenizer))
                 .collect::<Result<Vec<_>>>()?;
             let logits = rows.logits(&allowed)?;
             let mut next = Vec::new();

@@ -14,5 +14,6 @@ pub mod network;
 pub mod optim;
 pub mod picture;
 pub mod seeded;
+pub mod segment_guard;
 pub mod tokenizer;
 pub mod train;
