@@ -347,7 +347,7 @@ impl<'a> Decoder<'a> {
         for _ in 0..self.max_tokens {
             let allowed = live
                 .iter_mut()
-                .map(|h| h.allowed(&self.tokenizer))
+                .map(|h| h.allowed(self.tokenizer))
                 .collect::<Result<Vec<_>>>()?;
             let logits = rows.logits(&allowed)?;
             // (score, parent, token, log_p) of each hypothesis' best extensions.
@@ -417,7 +417,7 @@ impl<'a> Decoder<'a> {
         for _ in 0..self.max_tokens {
             let allowed = live
                 .iter_mut()
-                .map(|h| h.allowed(&self.tokenizer))
+                .map(|h| h.allowed(self.tokenizer))
                 .collect::<Result<Vec<_>>>()?;
             let logits = rows.logits(&allowed)?;
             let mut next = Vec::new();

@@ -51,10 +51,7 @@ enum PointInProgress {
     NotThePen { pen: (f64, f64), x: f64 },
     /// The x of the end of `.threePointArc((mx, my), (`: when the pen and the middle are on
     /// one vertical line, an end on it would be collinear whatever its y.
-    ArcEndX {
-        pen: (f64, f64),
-        middle: (f64, f64),
-    },
+    ArcEndX { pen: (f64, f64), middle: (f64, f64) },
     /// The y of the end of `.threePointArc((mx, my), (x, `: no circle through the points.
     ArcEnd {
         pen: (f64, f64),
@@ -194,7 +191,9 @@ mod tests {
         let text = format!("{head}.threePointArc((0.4, 0.3), (0.3, ");
         assert_eq!(masked(&text), ["0.2"]);
         // the pen after an earlier arc is that arc's end point: (0.5, 0.4)
-        let text = format!("{head}.threePointArc((0.4, 0.3), (0.5, 0.4)).threePointArc((0.6, 0.3), (0.7, ");
+        let text = format!(
+            "{head}.threePointArc((0.4, 0.3), (0.5, 0.4)).threePointArc((0.6, 0.3), (0.7, "
+        );
         assert_eq!(masked(&text), ["0.2"]);
         // after moveTo alone; a vertical line: (0.1, 0.2), (0.1, 0.3), (0.1, y) for every y
         let text = "loop0=wp_sketch0.moveTo(0.1, 0.2).threePointArc((0.1, 0.3), (0.1, ";
@@ -210,15 +209,24 @@ mod tests {
         // an arc's middle point on the pen
         assert_eq!(masked(&format!("{head}.threePointArc((0.3, ")), ["0.4"]);
         // after moveTo alone
-        assert_eq!(masked("loop1=wp_sketch0.moveTo(0.1, 0.2).lineTo(0.1, "), ["0.2"]);
+        assert_eq!(
+            masked("loop1=wp_sketch0.moveTo(0.1, 0.2).lineTo(0.1, "),
+            ["0.2"]
+        );
     }
 
     #[test]
     fn masks_arc_ends_on_the_vertical_through_the_pen_and_the_middle() {
         // pen (0.4, 0.2) and middle (0.4, 0.3): an end at x = 0.4 is collinear for any y
         let head = "loop1=wp_sketch0.moveTo(0.1, 0.2).lineTo(0.4, 0.2)";
-        assert_eq!(masked(&format!("{head}.threePointArc((0.4, 0.3), (")), ["0.4"]);
-        assert_eq!(masked(&format!("{head}.threePointArc((0.5, 0.3), (")), Vec::<&str>::new());
+        assert_eq!(
+            masked(&format!("{head}.threePointArc((0.4, 0.3), (")),
+            ["0.4"]
+        );
+        assert_eq!(
+            masked(&format!("{head}.threePointArc((0.5, 0.3), (")),
+            Vec::<&str>::new()
+        );
     }
 
     #[test]

@@ -224,7 +224,10 @@ fn many_edits_between_two_analyses_compose_into_one_window() {
         }
         let now = doc.analyze(Some(&earlier));
         let fresh = ParsedDocument::new(doc.text());
-        assert!(*now.analysis() == analyze(doc.text(), fresh.tree()), "{edits} edits");
+        assert!(
+            *now.analysis() == analyze(doc.text(), fresh.tree()),
+            "{edits} edits"
+        );
         assert_eq!(doc.file_diagnostics(&now), fresh.diagnostics());
         assert_eq!(now.placed_by_edit_log(), edits <= 64, "{edits} edits");
         assert!(now.reused() > now.statement_count() / 2, "{edits} edits");
