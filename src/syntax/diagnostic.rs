@@ -31,6 +31,16 @@ impl TextRange {
     pub fn overlaps(&self, other: TextRange) -> bool {
         self.start < other.end && other.start < self.end
     }
+
+    /// The range `delta` bytes further on (facts found before an edit moved their text).
+    pub fn moved(self, delta: isize) -> TextRange {
+        TextRange::new(moved(self.start, delta), moved(self.end, delta))
+    }
+}
+
+/// The offset `delta` bytes further on.
+pub fn moved(offset: usize, delta: isize) -> usize {
+    (offset as isize + delta) as usize
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,13 +93,11 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A copy found `delta` bytes before where its text now is: every range moved.
     pub fn moved(&self, delta: isize) -> Diagnostic {
-        let at = |o: usize| (o as isize + delta) as usize;
-        let range = |r: TextRange| TextRange::new(at(r.start), at(r.end));
         let mut d = self.clone();
-        d.range = range(d.range);
+        d.range = d.range.moved(delta);
         for fix in &mut d.fixes {
             for edit in &mut fix.edits {
-                edit.range = range(edit.range);
+                edit.range = edit.range.moved(delta);
             }
         }
         d

@@ -118,14 +118,16 @@ impl ParsedDocument {
     /// is this document's and recent enough to be in the log; `None` means "compare by text".
     pub fn changed_since(&self, since: (u64, u64)) -> Option<ChangedWindow> {
         let (lineage, generation) = since;
-        if lineage != self.lineage || generation >= self.generation {
-            return (lineage == self.lineage && generation == self.generation).then_some(
-                ChangedWindow {
-                    start: self.text.len(),
-                    old_end: self.text.len(),
-                    new_end: self.text.len(),
-                },
-            );
+        if lineage != self.lineage || generation > self.generation {
+            return None;
+        }
+        if generation == self.generation {
+            let end = self.text.len();
+            return Some(ChangedWindow {
+                start: end,
+                old_end: end,
+                new_end: end,
+            });
         }
         let first = self.edits.iter().position(|(g, _)| *g == generation + 1)?;
         self.edits

@@ -8,8 +8,7 @@ use std::sync::OnceLock;
 use foldhash::{HashMap, HashSet};
 
 use super::analysis::Analysis;
-use super::diagnostic::TextRange;
-use super::diagnostic::{codes, Diagnostic, Fix, TextEdit};
+use super::diagnostic::{codes, moved, Diagnostic, Fix, TextEdit, TextRange};
 use super::suggest::closest;
 
 /// Python 3.11's builtins (`dir(builtins)`).
@@ -224,18 +223,16 @@ pub struct Names<'a> {
 impl<'a> Names<'a> {
     /// Adds `facts`, found `delta` bytes before where their text now is.
     pub fn add(&mut self, facts: &'a Analysis, delta: isize) {
-        let at = |o: usize| (o as isize + delta) as usize;
-        let range = |r: TextRange| TextRange::new(at(r.start), at(r.end));
         self.bindings
             .extend(facts.bindings.iter().map(|b| BindingAt {
                 name: &b.name,
-                start: at(b.range.start),
-                visible_from: at(b.visible_from),
-                scope: b.scope.map(range),
+                start: moved(b.range.start, delta),
+                visible_from: moved(b.visible_from, delta),
+                scope: b.scope.map(|s| s.moved(delta)),
             }));
         self.uses.extend(facts.uses.iter().map(|u| UseAt {
             name: &u.name,
-            range: range(u.range),
+            range: u.range.moved(delta),
             deferred: u.deferred,
         }));
         self.wildcard_import |= facts.wildcard_import;

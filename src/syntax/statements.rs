@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 use tree_sitter::Node;
 
 use super::analysis::{analyze_statement, plugin_attributes, Analysis, Plugins};
-use super::diagnostic::TextRange;
+use super::diagnostic::moved;
 use super::document::{ChangedWindow, ParsedDocument};
 use super::types::{Env, Ty};
 
@@ -140,13 +140,14 @@ impl FileAnalysis {
             let node = root.child(index as u32);
             node.expect("a kept statement's index is a child of the module")
         };
+        let same_names = |s: &StatementFacts, env: &Env| {
+            s.mentions
+                .iter()
+                .all(|(name, ty)| env.get(name.as_str()) == ty.as_ref())
+        };
         for slot in slots {
-            let same_names = |s: &StatementFacts, env: &Env| {
-                s.mentions
-                    .iter()
-                    .all(|(name, ty)| env.get(name.as_str()) == ty.as_ref())
-            };
-            let (start, found, node) = match slot {
+            // the earlier facts that still hold, or the node to walk
+            let (start, found) = match slot {
                 Slot::Kept {
                     facts,
                     start,
@@ -157,17 +158,17 @@ impl FileAnalysis {
                     let holds =
                         facts.kind != ERROR_FREE_NEVER && (settled || same_names(facts, &env));
                     match holds {
-                        true => (start, Some(facts), None),
-                        false => (start, None, Some(node.unwrap_or_else(|| node_at(index)))),
+                        true => (start, Ok(facts)),
+                        false => (start, Err(node.unwrap_or_else(|| node_at(index)))),
                     }
                 }
                 Slot::New(n) => {
                     let found = candidates(&n).iter().find(|s| same_names(s, &env));
-                    (n.start_byte(), found.copied(), Some(n))
+                    (n.start_byte(), found.copied().ok_or(n))
                 }
             };
-            let facts = match (found, node) {
-                (Some(s), _) => {
+            let facts = match found {
+                Ok(s) => {
                     reused += 1;
                     for (name, ty) in &s.effect {
                         match ty {
@@ -177,8 +178,7 @@ impl FileAnalysis {
                     }
                     Arc::clone(s)
                 }
-                (None, Some(n)) => Arc::new(walk(text, n, &mut env, &plugins)),
-                (None, None) => unreachable!("a statement is either reused or walked"),
+                Err(n) => Arc::new(walk(text, n, &mut env, &plugins)),
             };
             statements.push((start, facts));
         }
@@ -346,7 +346,7 @@ fn slots_around<'t, 'e>(
         .last()
         .map_or(window.new_end, |n| n.end_byte().max(window.new_end));
     let delta = window.new_end as isize - window.old_end as isize;
-    let old_end = (new_end as isize - delta) as usize;
+    let old_end = moved(new_end, -delta);
     let prefix = before.partition_point(|(s, f)| s + f.text.len() <= new_start);
     let suffix = before.partition_point(|(s, _)| *s < old_end);
     if prefix != first || prefix > suffix || first + around.len() + (before.len() - suffix) != count
@@ -355,13 +355,12 @@ fn slots_around<'t, 'e>(
     }
     // the text outside the window is the earlier text: the kept statements next to the
     // window must be where the window says (a check of the window's arithmetic)
-    let moved = |s: usize| (s as isize + delta) as usize;
     let in_place =
         |start: usize, f: &StatementFacts| text.get(start..start + f.text.len()) == Some(&*f.text);
     let intact = before[..prefix].last().is_none_or(|(s, f)| in_place(*s, f))
         && before[suffix..]
             .first()
-            .is_none_or(|(s, f)| in_place(moved(*s), f));
+            .is_none_or(|(s, f)| in_place(moved(*s, delta), f));
     if !intact {
         return None;
     }
@@ -380,7 +379,7 @@ fn slots_around<'t, 'e>(
     for (i, (start, facts)) in before[suffix..].iter().enumerate() {
         slots.push(Slot::Kept {
             facts,
-            start: moved(*start),
+            start: moved(*start, delta),
             index: after + i,
             node: None,
             settled: false,
@@ -450,18 +449,16 @@ fn identifiers<'t>(text: &'t str, node: Node, out: &mut Vec<&'t str>) {
 /// Appends `facts`, found for a statement that started at `from`, moved to start at `to`.
 fn append_moved(out: &mut Analysis, facts: &Analysis, from: usize, to: usize) {
     let delta = to as isize - from as isize;
-    let at = |o: usize| (o as isize + delta) as usize;
-    let range = |r: TextRange| TextRange::new(at(r.start), at(r.end));
     out.bindings.extend(facts.bindings.iter().map(|b| {
         let mut b = b.clone();
-        b.range = range(b.range);
-        b.visible_from = at(b.visible_from);
-        b.scope = b.scope.map(range);
+        b.range = b.range.moved(delta);
+        b.visible_from = moved(b.visible_from, delta);
+        b.scope = b.scope.map(|s| s.moved(delta));
         b
     }));
     out.uses.extend(facts.uses.iter().map(|u| {
         let mut u = u.clone();
-        u.range = range(u.range);
+        u.range = u.range.moved(delta);
         u
     }));
     out.api_diagnostics

@@ -190,7 +190,17 @@ fn error_node(text: &str, node: Node) -> Diagnostic {
 /// Simple statements that tree-sitter parsed across a logical line end: Python ends the
 /// statement at that newline, so the line is incomplete (`r.` then `q = 2`).
 fn line_runs_on(text: &str, root: Node, line_ends: &[LineEnd], out: &mut Vec<Diagnostic>) {
-    let mut stack = vec![root];
+    visit_run_on(text, vec![root], line_ends, out);
+}
+
+/// Visits the children of the nodes on `stack` (and of the blocks and compound statements
+/// found among them), checking every simple statement.
+fn visit_run_on(
+    text: &str,
+    mut stack: Vec<Node>,
+    line_ends: &[LineEnd],
+    out: &mut Vec<Diagnostic>,
+) {
     while let Some(node) = stack.pop() {
         let mut cursor = node.walk();
         for child in node.children(&mut cursor) {
@@ -227,10 +237,8 @@ fn statements_run_on(
     out: &mut Vec<Diagnostic>,
 ) {
     let root = tree.root_node();
-    let mut stack = Vec::new();
     for t in top {
-        let at = line_ends.partition_point(|e| e.newline < t.start);
-        if line_ends.get(at).is_none_or(|e| e.newline >= t.end) {
+        if line_end_inside(line_ends, t.start, t.end).is_none() {
             continue;
         }
         let mut cursor = root.walk();
@@ -239,14 +247,16 @@ fn statements_run_on(
         }
         let node = cursor.node();
         debug_assert_eq!((node.start_byte(), node.kind_id()), (t.start, t.kind));
+        let mut stack = Vec::new();
         statement_runs_on(text, node, line_ends, &mut stack, out);
-        while let Some(node) = stack.pop() {
-            let mut cursor = node.walk();
-            for child in node.children(&mut cursor) {
-                statement_runs_on(text, child, line_ends, &mut stack, out);
-            }
-        }
+        visit_run_on(text, stack, line_ends, out);
     }
+}
+
+/// The first logical line end inside `start..end`.
+fn line_end_inside(line_ends: &[LineEnd], start: usize, end: usize) -> Option<&LineEnd> {
+    let at = line_ends.partition_point(|e| e.newline < start);
+    line_ends.get(at).filter(|e| e.newline < end)
 }
 
 fn is_compound(kind: &str) -> bool {
@@ -270,9 +280,7 @@ fn is_compound(kind: &str) -> bool {
 }
 
 fn check_statement(text: &str, stmt: Node, line_ends: &[LineEnd], out: &mut Vec<Diagnostic>) {
-    let (start, end) = (stmt.start_byte(), stmt.end_byte());
-    let idx = line_ends.partition_point(|e| e.newline < start);
-    let Some(line_end) = line_ends.get(idx).filter(|e| e.newline < end) else {
+    let Some(line_end) = line_end_inside(line_ends, stmt.start_byte(), stmt.end_byte()) else {
         return;
     };
     let Some(last) = line_end.last_code else {
