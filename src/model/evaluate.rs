@@ -1,5 +1,6 @@
 //! `eval-model`: the model alone (no refinement) on held-out synthetic pictures and on
-//! real pictures: greedy decodes with and without the grammar mask, built and scored by
+//! real pictures: greedy decodes (or the likeliest of a beam, `--beam`; never a choice by
+//! execution or picture) with and without the grammar mask, built and scored by
 //! the caller's [`ProgramScorer`] (VSR, IoU_vol, IoU_best), and written out as scripts.
 
 use std::path::{Path, PathBuf};
@@ -39,6 +40,10 @@ pub struct EvalModelArgs {
     /// Time limit per CadQuery job (build, IoU_vol), in seconds.
     #[arg(long, default_value_t = 20.0)]
     pub timeout: f64,
+    /// Beam width: score the likeliest program of a beam search instead of the greedy one
+    /// (1: greedy). The choice is the model's own log-probability, nothing else.
+    #[arg(long, default_value_t = 1)]
+    pub beam: usize,
 }
 
 /// Scores of one set of pictures decoded one way.
@@ -46,6 +51,8 @@ pub struct EvalModelArgs {
 pub struct SetScores {
     pub set: String,
     pub mask: bool,
+    /// Beam width of the decodes (1: greedy).
+    pub beam: usize,
     pub n: usize,
     pub vsr: f64,
     /// Means over all pictures (an invalid program counts 0).
@@ -60,9 +67,14 @@ pub struct SetScores {
 impl SetScores {
     fn line(&self) -> String {
         format!(
-            "{:<10} {:<7} n={:<4} VSR {:.3}  IoU_vol {:.3}  IoU_best {:.3}  complete {:.2}  exact {:.2}  ({:.0} ms/picture)",
+            "{:<10} {:<7} {:<7} n={:<4} VSR {:.3}  IoU_vol {:.3}  IoU_best {:.3}  complete {:.2}  exact {:.2}  ({:.0} ms/picture)",
             self.set,
             if self.mask { "mask" } else { "no mask" },
+            if self.beam > 1 {
+                format!("beam {}", self.beam)
+            } else {
+                "greedy".to_string()
+            },
             self.n,
             self.vsr,
             self.iou_vol,
@@ -111,7 +123,7 @@ pub fn run_eval_model(args: EvalModelArgs, start_scorer: StartScorer) -> Result<
                 .out
                 .join(name)
                 .join(if mask { "mask" } else { "no-mask" });
-            let s = evaluate_set(&model, name, pairs, mask, &dir, scorer.as_ref())?;
+            let s = evaluate_set(&model, name, pairs, mask, args.beam, &dir, scorer.as_ref())?;
             println!("{}", s.line());
             report.push(s);
         }
@@ -123,18 +135,24 @@ pub fn run_eval_model(args: EvalModelArgs, start_scorer: StartScorer) -> Result<
     Ok(())
 }
 
-/// Greedy decodes of every picture of `pairs`, written to `dir/ID.py`, then scored.
+/// Greedy (or beam-best) decodes of every picture of `pairs`, written to `dir/ID.py`, then
+/// scored.
 fn evaluate_set(
     model: &TrainedModel,
     name: &str,
     pairs: &[Pair],
     mask: bool,
+    beam: usize,
     dir: &Path,
     scorer: &dyn super::train::ProgramScorer,
 ) -> Result<SetScores> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let options = DecodeOptions {
-        strategy: Strategy::Greedy,
+        strategy: if beam > 1 {
+            Strategy::Beam { width: beam }
+        } else {
+            Strategy::Greedy
+        },
         candidates: 1,
         max_tokens: model.network.config.max_len,
         seed: 0,
@@ -161,6 +179,7 @@ fn evaluate_set(
     Ok(summarize(
         name,
         mask,
+        beam,
         &scores,
         complete,
         exact,
@@ -171,6 +190,7 @@ fn evaluate_set(
 fn summarize(
     name: &str,
     mask: bool,
+    beam: usize,
     scores: &[ProgramScore],
     complete: usize,
     exact: usize,
@@ -180,6 +200,7 @@ fn summarize(
     SetScores {
         set: name.to_string(),
         mask,
+        beam,
         n: scores.len(),
         vsr: scores.iter().filter(|s| s.valid).count() as f64 / n,
         iou_vol: scores.iter().map(|s| s.iou_vol).sum::<f64>() / n,
@@ -201,7 +222,7 @@ mod tests {
             iou_vol: v,
             iou_best: v,
         };
-        let r = summarize("x", true, &[s(true, 0.8), s(false, 0.0)], 2, 1, 1.0);
+        let r = summarize("x", true, 1, &[s(true, 0.8), s(false, 0.0)], 2, 1, 1.0);
         assert_eq!(r.n, 2);
         assert!((r.vsr - 0.5).abs() < 1e-12);
         assert!((r.iou_vol - 0.4).abs() < 1e-12);
