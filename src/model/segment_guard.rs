@@ -3,9 +3,11 @@
 //! `threePointArc` whose points are collinear or equal (no circle passes through them:
 //! "GC_MakeArcOfCircle::Value() - no result"). CadQuery cannot build either; every one of the
 //! 47 programs of the step-5,900 model that failed on 200 held-out pictures failed so (45
-//! arcs, 2 lines). When the
-//! next token ends a coordinate that would make such a segment, the numbers that would are
-//! masked, like the tokens the grammar refuses.
+//! arcs, 2 lines). When the next token ends a coordinate that would make such a segment, the
+//! numbers that would are masked, like the tokens the grammar refuses.
+
+use crate::data::region::dist;
+use crate::data::Point2;
 
 /// The sine of the angle below which three points count as collinear: such an arc is a
 /// straight line to within a part in 10,000 anyway.
@@ -49,27 +51,23 @@ pub fn mask_degenerate_segments(text: &[u8], allowed: &mut [bool], token_bytes: 
 enum PointInProgress {
     /// The y of the end of `.lineTo(x, ` or of the middle of `.threePointArc((x, `: the
     /// point must not be the pen.
-    NotThePen { pen: (f64, f64), x: f64 },
+    NotThePen { pen: Point2, x: f64 },
     /// The x of the end of `.threePointArc((mx, my), (`: when the pen and the middle are on
     /// one vertical line, an end on it would be collinear whatever its y.
-    ArcEndX { pen: (f64, f64), middle: (f64, f64) },
+    ArcEndX { pen: Point2, middle: Point2 },
     /// The y of the end of `.threePointArc((mx, my), (x, `: no circle through the points.
-    ArcEnd {
-        pen: (f64, f64),
-        middle: (f64, f64),
-        x: f64,
-    },
+    ArcEnd { pen: Point2, middle: Point2, x: f64 },
 }
 
 impl PointInProgress {
     /// Whether the coordinate being written makes the segment degenerate at `value`.
     fn degenerate_with(&self, value: f64) -> bool {
         match *self {
-            PointInProgress::NotThePen { pen, x } => distance(pen, (x, value)) < SAME_POINT,
+            PointInProgress::NotThePen { pen, x } => dist(pen, [x, value]) < SAME_POINT,
             PointInProgress::ArcEndX { pen, middle } => {
-                (middle.0 - pen.0).abs() < SAME_POINT && (value - pen.0).abs() < SAME_POINT
+                (middle[0] - pen[0]).abs() < SAME_POINT && (value - pen[0]).abs() < SAME_POINT
             }
-            PointInProgress::ArcEnd { pen, middle, x } => is_degenerate(pen, middle, (x, value)),
+            PointInProgress::ArcEnd { pen, middle, x } => is_degenerate(pen, middle, [x, value]),
         }
     }
 }
@@ -115,7 +113,7 @@ fn still_written(partial: &str) -> Option<&str> {
     (!partial.contains([')', ',', ' ', '('])).then_some(partial)
 }
 
-fn pen_before(before: &str) -> Option<(f64, f64)> {
+fn pen_before(before: &str) -> Option<Point2> {
     let starts = [".moveTo(", ".lineTo(", ".threePointArc(("];
     let (at, call) = starts
         .iter()
@@ -132,9 +130,9 @@ fn pen_before(before: &str) -> Option<(f64, f64)> {
 }
 
 /// `x, y` as two numbers.
-fn pair(text: &str) -> Option<(f64, f64)> {
+fn pair(text: &str) -> Option<Point2> {
     let (x, y) = text.split_once(", ")?;
-    Some((number(x)?, number(y)?))
+    Some([number(x)?, number(y)?])
 }
 
 /// A plain decimal literal (`-0.25`, `3`), nothing else.
@@ -148,18 +146,14 @@ fn number(text: &str) -> Option<f64> {
     plain.then(|| text.parse().ok()).flatten()
 }
 
-fn distance(a: (f64, f64), b: (f64, f64)) -> f64 {
-    (b.0 - a.0).hypot(b.1 - a.1)
-}
-
 /// Whether no circle passes through the three points.
-fn is_degenerate(a: (f64, f64), b: (f64, f64), c: (f64, f64)) -> bool {
-    let (u, v) = ((b.0 - a.0, b.1 - a.1), (c.0 - a.0, c.1 - a.1));
-    let (lu, lv) = (distance(a, b), distance(a, c));
-    if lu < SAME_POINT || lv < SAME_POINT || distance(b, c) < SAME_POINT {
+fn is_degenerate(a: Point2, b: Point2, c: Point2) -> bool {
+    let (u, v) = ([b[0] - a[0], b[1] - a[1]], [c[0] - a[0], c[1] - a[1]]);
+    let (lu, lv) = (dist(a, b), dist(a, c));
+    if lu < SAME_POINT || lv < SAME_POINT || dist(b, c) < SAME_POINT {
         return true;
     }
-    (u.0 * v.1 - u.1 * v.0).abs() <= COLLINEAR_SINE * lu * lv
+    (u[0] * v[1] - u[1] * v[0]).abs() <= COLLINEAR_SINE * lu * lv
 }
 
 #[cfg(test)]
