@@ -1,6 +1,9 @@
 //! Pictures of a scene by ray casting, in the picture convention: the solid's exact
 //! bounding box (found with axis-aligned rays) sets the framing, one ray per pixel gives
-//! depth, surface and normal, and edges are drawn where the visible surface changes.
+//! depth, surface and normal, and edges are drawn where the visible surface changes, on
+//! the pixel the data set's line would take (a few extra rays near edges find it). With the
+//! framing's [`crate::geom::camera::PICTURE_SCALE`] this reproduces the real pictures of
+//! flat dev parts pixel for pixel.
 
 use super::interval::FaceId;
 use super::scene::{halves_of_one_side, RayScratch, Scene};
@@ -81,35 +84,100 @@ pub fn render(scene: &Scene, width: u32, height: u32) -> Option<NativeRender> {
     ))
 }
 
+/// Half a pixel of the data set's 448 px pictures: their lines are drawn on the pixel that
+/// contains the projected edge, so an outline can take a pixel whose centre lies just
+/// outside the part, and a crease the pixel on either side of it.
+const LINE_REACH_AT_448: f64 = 0.5;
+
+/// What one ray sees first.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    face: FaceId,
+    /// Toward the viewer, world units.
+    depth: f32,
+    normal: [f32; 3],
+    /// Angle around a full circle's axis (NaN elsewhere): where its seam is.
+    seam: f32,
+}
+
+/// Casts view rays through screen points.
+struct Caster<'a> {
+    scene: &'a Scene,
+    view: Camera,
+    /// Screen rectangles of each prism: points outside cannot hit it.
+    rects: Vec<[f64; 4]>,
+    scratch: RayScratch,
+}
+
+impl<'a> Caster<'a> {
+    fn new(scene: &'a Scene, view: Camera) -> Self {
+        let rects = scene
+            .prisms
+            .iter()
+            .map(|p| {
+                let (lo, hi) = p.bounds();
+                let mut r = [
+                    f64::INFINITY,
+                    f64::INFINITY,
+                    f64::NEG_INFINITY,
+                    f64::NEG_INFINITY,
+                ];
+                for c in 0..8 {
+                    let q = std::array::from_fn(|k| if c & (1 << k) == 0 { lo[k] } else { hi[k] });
+                    let s = view.project(q);
+                    r = [
+                        r[0].min(s[0]),
+                        r[1].min(s[1]),
+                        r[2].max(s[0]),
+                        r[3].max(s[1]),
+                    ];
+                }
+                [r[0] - 1.0, r[1] - 1.0, r[2] + 1.0, r[3] + 1.0]
+            })
+            .collect();
+        Caster {
+            scene,
+            view,
+            rects,
+            scratch: RayScratch::default(),
+        }
+    }
+
+    fn look(&mut self, px: f64, py: f64) -> Option<Hit> {
+        let toward = self.view.toward_viewer;
+        let d = toward.map(|v| -v);
+        let o = self.view.unproject(px, py);
+        let rects = &self.rects;
+        let spans = self.scene.cast(
+            o,
+            d,
+            |i| {
+                let r = rects[i];
+                px >= r[0] && px <= r[2] && py >= r[1] && py <= r[3]
+            },
+            &mut self.scratch,
+        );
+        let first = spans.first()?;
+        let t = first.enter.t;
+        let p: Vec3 = std::array::from_fn(|c| o[c] + t * d[c]);
+        let mut n = self.scene.normal(first.enter.face, p);
+        if dot(n, toward) < 0.0 {
+            n = n.map(|v| -v);
+        }
+        Some(Hit {
+            face: first.enter.face,
+            depth: (-t) as f32,
+            normal: n.map(|v| v as f32),
+            seam: self
+                .scene
+                .seam_angle(first.enter.face, p)
+                .map_or(f32::NAN, |a| a as f32),
+        })
+    }
+}
+
 pub fn render_with(scene: &Scene, view: Camera) -> NativeRender {
     let (w, h) = (view.width as usize, view.height as usize);
-    // screen rectangles of each prism: pixels outside cannot hit it
-    let rects: Vec<[f64; 4]> = scene
-        .prisms
-        .iter()
-        .map(|p| {
-            let (lo, hi) = p.bounds();
-            let mut r = [
-                f64::INFINITY,
-                f64::INFINITY,
-                f64::NEG_INFINITY,
-                f64::NEG_INFINITY,
-            ];
-            for c in 0..8 {
-                let q = std::array::from_fn(|k| if c & (1 << k) == 0 { lo[k] } else { hi[k] });
-                let s = view.project(q);
-                r = [
-                    r[0].min(s[0]),
-                    r[1].min(s[1]),
-                    r[2].max(s[0]),
-                    r[3].max(s[1]),
-                ];
-            }
-            [r[0] - 1.0, r[1] - 1.0, r[2] + 1.0, r[3] + 1.0]
-        })
-        .collect();
-    let toward = view.toward_viewer;
-    let d = toward.map(|v| -v);
     let mut out = NativeRender {
         view,
         face: vec![NO_FACE; w * h],
@@ -119,44 +187,69 @@ pub fn render_with(scene: &Scene, view: Camera) -> NativeRender {
         edges: vec![false; w * h],
     };
     let mut seam = vec![f32::NAN; w * h];
-    let mut scratch = RayScratch::default();
+    let mut put = |out: &mut NativeRender, k: usize, hit: Hit| {
+        out.face[k] = hit.face;
+        out.depth[k] = hit.depth;
+        out.normal[k] = hit.normal;
+        out.silhouette[k] = true;
+        seam[k] = hit.seam;
+    };
+    let mut caster = Caster::new(scene, view);
     for y in 0..h {
         for x in 0..w {
-            let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
-            let o = view.unproject(px, py);
-            let spans = scene.cast(
-                o,
-                d,
-                |i| {
-                    let r = rects[i];
-                    px >= r[0] && px <= r[2] && py >= r[1] && py <= r[3]
-                },
-                &mut scratch,
-            );
-            let Some(first) = spans.first() else { continue };
-            let k = y * w + x;
-            let t = first.enter.t;
-            let p: Vec3 = std::array::from_fn(|c| o[c] + t * d[c]);
-            let mut n = scene.normal(first.enter.face, p);
-            if dot(n, toward) < 0.0 {
-                n = n.map(|v| -v);
-            }
-            out.face[k] = first.enter.face;
-            out.depth[k] = (-t) as f32;
-            out.normal[k] = n.map(|v| v as f32);
-            out.silhouette[k] = true;
-            if let Some(a) = scene.seam_angle(first.enter.face, p) {
-                seam[k] = a as f32;
+            if let Some(hit) = caster.look(x as f64 + 0.5, y as f64 + 0.5) {
+                put(&mut out, y * w + x, hit);
             }
         }
     }
-    mark_edges(scene, &mut out, &seam);
+    let reach = LINE_REACH_AT_448 * w as f64 / 448.0;
+    for (k, hit) in outline_pixels(&mut caster, &out.silhouette, w, h, reach) {
+        put(&mut out, k, hit);
+    }
+    mark_edges(&mut caster, &mut out, &seam);
     out
 }
 
-/// An edge pixel wherever the visible surface changes between neighbours (the nearer
-/// pixel is marked), except between coplanar flat faces, which CadQuery merges.
-fn mark_edges(scene: &Scene, r: &mut NativeRender, seam: &[f32]) {
+/// Background pixels the picture's outline covers: a point `reach` from the centre toward a
+/// neighbour on the part is on the part (the line through them is drawn on this pixel).
+fn outline_pixels(
+    caster: &mut Caster,
+    silhouette: &[bool],
+    w: usize,
+    h: usize,
+    reach: f64,
+) -> Vec<(usize, Hit)> {
+    let mut out = Vec::new();
+    for y in 0..h {
+        for x in 0..w {
+            let k = y * w + x;
+            if silhouette[k] {
+                continue;
+            }
+            for (dx, dy) in [(1i64, 0i64), (-1, 0), (0, 1), (0, -1)] {
+                let (nx, ny) = (x as i64 + dx, y as i64 + dy);
+                let inside = (0..w as i64).contains(&nx) && (0..h as i64).contains(&ny);
+                if !inside || !silhouette[ny as usize * w + nx as usize] {
+                    continue;
+                }
+                let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
+                if let Some(hit) = caster.look(px + dx as f64 * reach, py + dy as f64 * reach) {
+                    out.push((k, hit));
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// An edge pixel wherever the visible surface changes between neighbours, except between
+/// coplanar flat faces, which CadQuery merges. Outlines go on the part's pixel (the outline
+/// pixels already reach out); a crease goes on the pixel that contains it, found by one ray
+/// half way between the two centres (the seam of a full circle, found by its angle, on the
+/// nearer pixel).
+fn mark_edges(caster: &mut Caster, r: &mut NativeRender, seam: &[f32]) {
+    let scene = caster.scene;
     let (w, h) = (r.view.width as usize, r.view.height as usize);
     let px = 1.0 / r.view.scale; // world size of a pixel
     let point = |k: usize| -> Vec3 {
@@ -178,24 +271,35 @@ fn mark_edges(scene: &Scene, r: &mut NativeRender, seam: &[f32]) {
                 if a == NO_FACE && b == NO_FACE {
                     continue;
                 }
-                let edge = if a == NO_FACE || b == NO_FACE || halves_of_one_side(a, b) {
-                    true
+                let nearer = if r.depth[k] >= r.depth[m] { k } else { m };
+                let marked = if a == NO_FACE || b == NO_FACE {
+                    Some(nearer)
                 } else if a == b {
                     // a full circle's seam, where the angle wraps around
-                    (seam[k] - seam[m]).abs() > std::f32::consts::PI
-                } else if scene.is_flat(a) && scene.is_flat(b) {
-                    let (na, nb) = (r.normal[k], r.normal[m]);
-                    let cos = na[0] * nb[0] + na[1] * nb[1] + na[2] * nb[2];
-                    let (pa, pb) = (point(k), point(m));
-                    let n = na.map(|v| v as f64);
-                    let off = (dot(n, pa) - dot(n, pb)).abs();
-                    !(cos > 0.9999 && off < 0.05 * px)
+                    ((seam[k] - seam[m]).abs() > std::f32::consts::PI).then_some(nearer)
                 } else {
-                    true
+                    let crease =
+                        halves_of_one_side(a, b) || !(scene.is_flat(a) && scene.is_flat(b)) || {
+                            let (na, nb) = (r.normal[k], r.normal[m]);
+                            let cos = na[0] * nb[0] + na[1] * nb[1] + na[2] * nb[2];
+                            let (pa, pb) = (point(k), point(m));
+                            let n = na.map(|v| v as f64);
+                            let off = (dot(n, pa) - dot(n, pb)).abs();
+                            !(cos > 0.9999 && off < 0.05 * px)
+                        };
+                    crease.then(|| {
+                        // the ray half way sees k's face: the crease lies in m's half
+                        let (cx, cy) = (x as f64 + 0.5, y as f64 + 0.5);
+                        let (dx, dy) = ((nx - x) as f64, (ny - y) as f64);
+                        match caster.look(cx + dx * 0.5, cy + dy * 0.5) {
+                            Some(hit) if hit.face == a => m,
+                            Some(hit) if hit.face == b => k,
+                            _ => nearer,
+                        }
+                    })
                 };
-                if edge {
-                    let nearer = if r.depth[k] >= r.depth[m] { k } else { m };
-                    edges[nearer] = true;
+                if let Some(e) = marked {
+                    edges[e] = true;
                 }
             }
         }
