@@ -171,9 +171,9 @@ mod tests {
             Camera::gencad(&bbox, 448, 448),
             Camera::gencad(&grown, 448, 448),
         );
-        // the same 1-unit cube spans ~0.2 px less
+        // the same 1-unit cube spans a twentieth of a pixel less (2e-4 of ~330 px)
         let shrink = 1.0 - curved.scale / plain.scale;
-        assert!(shrink > 4e-4 && shrink < 1e-3, "{shrink}");
+        assert!(shrink > 1e-4 && shrink < 3e-4, "{shrink}");
     }
 
     #[test]
