@@ -549,7 +549,6 @@ mod tests {
         options.size = ModelSize::Tiny;
         options.held_out_percent = 0;
         options.batch_size = 8;
-        options.steps = 400;
         options.warmup = 20;
         options.learning_rate = 3e-3;
         options.eval_every = 1000;
