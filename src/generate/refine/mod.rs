@@ -14,6 +14,7 @@
 //! (thin walls and long slanted edges need the full size), and snap once more. Orientation
 //! (plane directions) is structure, not refined: a proposal decides it.
 
+mod anchor;
 pub mod bench;
 mod guard;
 mod layout;
@@ -123,6 +124,14 @@ struct Search<'a> {
     snapped: usize,
     progress: &'a dyn ProgressSink,
     cancel: &'a CancellationToken,
+}
+
+/// The kinds of relation snapping tries, in order.
+#[derive(Clone, Copy)]
+enum Snap {
+    Mirror,
+    Equal,
+    Magnitude,
 }
 
 /// First steps of a stage, in pixels of that stage (single numbers may start larger:
@@ -235,16 +244,30 @@ impl Search<'_> {
         let tol = tol_px * self.pixel(judge.target.size);
         let reference = judge.score(&self.values);
         let mut best = reference;
-        for group in snap::clusters(&self.slots, &self.values, tol) {
-            if self.stopped() {
-                break;
-            }
-            let trial = snap::snapped(&self.values, &group);
-            let s = judge.score(&trial);
-            if s >= best - slack && s >= reference - 2.0 * slack {
-                best = s;
-                self.values = trial;
-                self.snapped += 1;
+        // mirror symmetries first (they move pairs apart, which equalities would freeze);
+        // then equalities within a kind; then magnitudes across kinds; each pass finds
+        // its groups on the values the one before left
+        for pass in [Snap::Mirror, Snap::Equal, Snap::Magnitude] {
+            let groups = match pass {
+                Snap::Mirror => snap::mirror_sets(&self.slots, &self.values, tol),
+                Snap::Equal => snap::clusters(&self.slots, &self.values, tol),
+                Snap::Magnitude => snap::magnitude_clusters(&self.slots, &self.values, tol),
+            };
+            for group in groups {
+                if self.stopped() {
+                    break;
+                }
+                let trial = match pass {
+                    Snap::Mirror => snap::mirrored(&self.values, &group),
+                    Snap::Equal => snap::snapped(&self.values, &group),
+                    Snap::Magnitude => snap::snapped_magnitudes(&self.values, &group),
+                };
+                let s = judge.score(&trial);
+                if s >= best - slack && s >= reference - 2.0 * slack {
+                    best = s;
+                    self.values = trial;
+                    self.snapped += 1;
+                }
             }
         }
         self.used += judge.evaluations;
@@ -297,9 +320,14 @@ pub fn refine(
     search.search(&stage(2, 0.75, 1.5, false));
     search.search(&stage(1, 1.0, 1.5, false));
     search.snap(1, 2.0, 0.0015);
+    let start_values: Vec<f64> = program.literals().iter().map(|l| l.value).collect();
     let mut refined = program.clone();
     refined
-        .set_literals(&search.values)
+        .set_literals(&anchor::reanchored(
+            &search.slots,
+            &start_values,
+            &search.values,
+        ))
         .expect("same program, same count");
     refined.round_numbers();
     let rounded: Vec<f64> = refined.literals().iter().map(|l| l.value).collect();

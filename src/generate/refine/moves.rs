@@ -33,21 +33,50 @@ pub fn movable(slots: &[Slot]) -> Vec<usize> {
         .collect()
 }
 
-/// Groups of movable literals that hold the same value (exactly: snapping made them so)
-/// and the same kind (one sketch's x, one sketch's y, radii, distances, one origin axis).
-pub fn ties(slots: &[Slot], values: &[f64]) -> Vec<Vec<usize>> {
-    let mut groups: Vec<Vec<usize>> = Vec::new();
+/// Groups of movable literals that move as one, with the sign each moves by: numbers of
+/// the same kind that hold the same value, and lengths of any kind whose magnitudes are
+/// exactly equal (snapping made them so, or the program was written so: DeepCAD's
+/// numbers sit on coarse grids, so a radius equal to its centre's x, or a square's x
+/// equal to its y, is one design value). Zeros only tie within a kind.
+pub fn ties(slots: &[Slot], values: &[f64]) -> Vec<Vec<(usize, f64)>> {
+    let mut groups: Vec<Vec<(usize, f64)>> = Vec::new();
     for i in movable(slots) {
-        let found = groups.iter_mut().find(|g| {
-            let j = g[0];
-            same_kind(&slots[i], &slots[j]) && values[i] == values[j]
+        let found = groups.iter_mut().find_map(|g| {
+            tie_sign(&slots[g[0].0], &slots[i], values[g[0].0], values[i]).map(|w| (g, w))
         });
         match found {
-            Some(g) => g.push(i),
-            None => groups.push(vec![i]),
+            Some((g, w)) => g.push((i, w)),
+            None => groups.push(vec![(i, 1.0)]),
         }
     }
     groups
+}
+
+/// Whether literal b moves with literal a, and with which sign.
+fn tie_sign(a: &Slot, b: &Slot, va: f64, vb: f64) -> Option<f64> {
+    if same_kind(a, b) && va == vb {
+        return Some(1.0);
+    }
+    let magnitude = va.abs();
+    (length_like(a) && length_like(b) && magnitude > ZERO && magnitude == vb.abs()).then(|| {
+        if (va < 0.0) == (vb < 0.0) {
+            1.0
+        } else {
+            -1.0
+        }
+    })
+}
+
+/// Magnitudes below this are zeros: an origin or a corner on an axis, not a length.
+pub const ZERO: f64 = 1e-9;
+
+/// Literals that are lengths in the part's units (not directions).
+pub fn length_like(s: &Slot) -> bool {
+    use LiteralRole as R;
+    matches!(
+        s.role,
+        R::Coordinate | R::Radius | R::Distance | R::PlaneOrigin
+    )
 }
 
 /// Whether two literals measure the same thing, so equal values are a relation worth
@@ -67,7 +96,7 @@ pub fn same_kind(a: &Slot, b: &Slot) -> bool {
 pub fn moves(slots: &[Slot], values: &[f64]) -> Vec<Move> {
     let mut out: Vec<Move> = ties(slots, values)
         .into_iter()
-        .filter_map(|g| Move::new(g.into_iter().map(|i| (i, 1.0)).collect()))
+        .filter_map(Move::new)
         .collect();
     let loops = slots.iter().filter_map(|s| s.lp).max().map_or(0, |m| m + 1);
     for l in 0..loops {
@@ -180,11 +209,39 @@ mod tests {
         assert_eq!(radii.len(), 2);
         values[radii[1]] = values[radii[0]];
         let t = ties(&slots, &values);
-        assert!(t.iter().any(|g| g == &radii), "{t:?}");
+        let plain = |g: &Vec<(usize, f64)>| g.iter().map(|m| m.0).collect::<Vec<_>>();
+        assert!(t.iter().any(|g| plain(g) == radii), "{t:?}");
         // plane directions never move
-        assert!(t.iter().flatten().all(|&i| !matches!(
+        assert!(t.iter().flatten().all(|&(i, _)| !matches!(
             slots[i].role,
             LiteralRole::PlaneXDir | LiteralRole::PlaneNormal
         )));
+    }
+
+    #[test]
+    fn equal_magnitudes_tie_across_kinds_with_their_sign() {
+        let p = crate::data::Program::parse(
+            "import cadquery as cq\n\
+             wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
+             loop0=wp_sketch0.moveTo(-0.5, 0.0).lineTo(0.5, 0.0).lineTo(0.5, 0.5).lineTo(-0.5, 0.5).close()\n\
+             solid0=wp_sketch0.add(loop0).extrude(0.25)\n\
+             solid=solid0\n",
+        )
+        .unwrap();
+        let slots = layout(&p);
+        let values: Vec<f64> = p.literals().iter().map(|l| l.value).collect();
+        let t = ties(&slots, &values);
+        let half: Vec<&Vec<(usize, f64)>> =
+            t.iter().filter(|g| values[g[0].0].abs() == 0.5).collect();
+        // every 0.5 and -0.5, x and y, is one group; the minus ones move the other way
+        assert_eq!(half.len(), 1, "{t:?}");
+        assert_eq!(half[0].len(), 6);
+        for &(i, w) in half[0] {
+            assert_eq!(w * values[i].signum(), values[half[0][0].0].signum());
+        }
+        // zeros of x and of y stay apart, and the distance is alone
+        let zero_groups = t.iter().filter(|g| values[g[0].0] == 0.0).count();
+        assert!(zero_groups >= 2, "{t:?}");
+        assert!(t.iter().any(|g| g.len() == 1 && values[g[0].0] == 0.25));
     }
 }

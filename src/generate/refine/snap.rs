@@ -5,7 +5,8 @@
 //! that is a hair skewed turns its axes by up to 45 degrees.
 
 use super::layout::Slot;
-use super::moves::{movable, same_kind};
+use super::moves::{length_like, movable, same_kind, ZERO};
+use crate::data::LiteralRole;
 
 /// Candidate equalities: groups of same-kind literals whose values lie within `tol` of
 /// their neighbours (and within 2 `tol` overall), not all equal already; tightest first.
@@ -20,33 +21,156 @@ pub fn clusters(slots: &[Slot], values: &[f64], tol: f64) -> Vec<Vec<usize>> {
             None => kinds.push(vec![i]),
         }
     }
-    let mut out: Vec<(f64, Vec<usize>)> = Vec::new();
-    for mut kind in kinds {
-        kind.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
-        let mut group: Vec<usize> = Vec::new();
-        let mut flush = |group: &mut Vec<usize>| {
-            if group.len() > 1 {
-                let lo = values[group[0]];
-                let hi = values[*group.last().expect("not empty")];
-                if hi > lo {
-                    out.push((hi - lo, std::mem::take(group)));
-                }
-            }
-            group.clear();
-        };
-        for i in kind {
-            let joins = group.last().is_some_and(|&j| {
-                values[i] - values[j] <= tol && values[i] - values[group[0]] <= 2.0 * tol
-            });
-            if !joins {
-                flush(&mut group);
-            }
-            group.push(i);
+    let groups = kinds
+        .into_iter()
+        .flat_map(|kind| chains(kind, |i| values[i], tol))
+        .collect();
+    tightest_first(groups)
+}
+
+/// Candidate equalities across kinds: lengths of any kind (a square's x and y, a circle's
+/// centre and radius, mirrored coordinates) whose magnitudes lie within `tol` of their
+/// neighbours (and within 2 `tol` overall), not all equal already and not all of one kind
+/// and sign (`clusters` offers those); tightest first.
+pub fn magnitude_clusters(slots: &[Slot], values: &[f64], tol: f64) -> Vec<Vec<usize>> {
+    let lengths: Vec<usize> = movable(slots)
+        .into_iter()
+        .filter(|&i| length_like(&slots[i]) && values[i].abs() > ZERO)
+        .collect();
+    let groups = chains(lengths, |i| values[i].abs(), tol)
+        .into_iter()
+        .filter(|(_, g)| {
+            !g.iter().all(|&i| {
+                same_kind(&slots[i], &slots[g[0]]) && (values[i] < 0.0) == (values[g[0]] < 0.0)
+            })
+        })
+        .collect();
+    tightest_first(groups)
+}
+
+/// `members` sorted by `size` and cut into runs whose neighbours lie within `tol` (and
+/// whole runs within 2 `tol`); the runs of two or more that are not all equal, with their
+/// spread.
+fn chains(
+    mut members: Vec<usize>,
+    size: impl Fn(usize) -> f64,
+    tol: f64,
+) -> Vec<(f64, Vec<usize>)> {
+    members.sort_by(|&a, &b| size(a).total_cmp(&size(b)));
+    let mut out = Vec::new();
+    let mut flush = |group: &mut Vec<usize>| {
+        let spread = group.last().map_or(0.0, |&l| size(l) - size(group[0]));
+        if group.len() > 1 && spread > 0.0 {
+            out.push((spread, std::mem::take(group)));
         }
-        flush(&mut group);
+        group.clear();
+    };
+    let mut group: Vec<usize> = Vec::new();
+    for i in members {
+        let joins = group
+            .last()
+            .is_some_and(|&j| size(i) - size(j) <= tol && size(i) - size(group[0]) <= 2.0 * tol);
+        if !joins {
+            flush(&mut group);
+        }
+        group.push(i);
     }
-    out.sort_by(|a, b| a.0.total_cmp(&b.0));
-    out.into_iter().map(|(_, g)| g).collect()
+    flush(&mut group);
+    out
+}
+
+fn tightest_first(mut groups: Vec<(f64, Vec<usize>)>) -> Vec<Vec<usize>> {
+    groups.sort_by(|a, b| a.0.total_cmp(&b.0));
+    groups.into_iter().map(|(_, g)| g).collect()
+}
+
+/// The values with the group's magnitudes set to their mean, each keeping its sign.
+pub fn snapped_magnitudes(values: &[f64], group: &[usize]) -> Vec<f64> {
+    let mean = group.iter().map(|&i| values[i].abs()).sum::<f64>() / group.len() as f64;
+    let mut out = values.to_vec();
+    for &i in group {
+        out[i] = mean.copysign(values[i]);
+    }
+    out
+}
+
+/// Candidate mirror symmetries: per axis, the coordinates of one loop, or of one sketch
+/// with several loops, that are their own mirror image about the middle of their range
+/// within `tol` (each has a partner there), not exactly so already. Designs are mostly
+/// symmetric (slots cut on both sides, holes in a row, hexagons), and a part a hair off
+/// its symmetry turns IoU_vol's principal axes.
+pub fn mirror_sets(slots: &[Slot], values: &[f64], tol: f64) -> Vec<Vec<usize>> {
+    let coordinate = |i: usize| slots[i].role == LiteralRole::Coordinate;
+    let mut sets: Vec<Vec<usize>> = Vec::new();
+    let loops = slots.iter().filter_map(|s| s.lp).max().map_or(0, |m| m + 1);
+    let features = slots.iter().map(|s| s.feature).max().map_or(0, |m| m + 1);
+    for axis in 0..2u8 {
+        for l in 0..loops {
+            sets.push(
+                (0..slots.len())
+                    .filter(|&i| coordinate(i) && slots[i].lp == Some(l) && slots[i].axis == axis)
+                    .collect(),
+            );
+        }
+        for f in 0..features {
+            let members: Vec<usize> = (0..slots.len())
+                .filter(|&i| coordinate(i) && slots[i].feature == f && slots[i].axis == axis)
+                .collect();
+            let mut loops_here: Vec<usize> = members.iter().filter_map(|&i| slots[i].lp).collect();
+            loops_here.dedup();
+            if loops_here.len() > 1 {
+                sets.push(members);
+            }
+        }
+    }
+    sets.retain(|set| {
+        let off = mirror_partners(values, set)
+            .iter()
+            .map(|&(i, j, c)| (values[i] + values[j] - 2.0 * c).abs())
+            .fold(0.0, f64::max);
+        let (lo, hi) = range(values, set);
+        hi - lo > tol && off > 0.0 && off <= tol
+    });
+    sets
+}
+
+/// The values with the set made exactly symmetric: each coordinate and its partner
+/// share their offset from the middle.
+pub fn mirrored(values: &[f64], set: &[usize]) -> Vec<f64> {
+    let mut out = values.to_vec();
+    for (i, j, c) in mirror_partners(values, set) {
+        out[i] = c + (values[i] - values[j]) / 2.0;
+    }
+    out
+}
+
+/// For each member: its nearest mirror partner (possibly itself) and the middle.
+fn mirror_partners(values: &[f64], set: &[usize]) -> Vec<(usize, usize, f64)> {
+    let (lo, hi) = range(values, set);
+    let c = (lo + hi) / 2.0;
+    set.iter()
+        .map(|&i| {
+            let want = 2.0 * c - values[i];
+            let j = set
+                .iter()
+                .copied()
+                .min_by(|&a, &b| {
+                    (values[a] - want)
+                        .abs()
+                        .total_cmp(&(values[b] - want).abs())
+                })
+                .expect("not empty");
+            (i, j, c)
+        })
+        .collect()
+}
+
+fn range(values: &[f64], set: &[usize]) -> (f64, f64) {
+    set.iter()
+        .map(|&i| values[i])
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(v), h.max(v))
+        })
 }
 
 /// The values with the group set to its mean.
@@ -87,5 +211,62 @@ mod tests {
         let s = snapped(&values, &c[1]);
         assert!((s[c[1][0]] - 1.002).abs() < 1e-12);
         assert_eq!(s[c[1][0]], s[c[1][1]]);
+    }
+
+    #[test]
+    fn near_equal_magnitudes_cluster_across_kinds() {
+        // a nearly square plate centred on its origin: x -0.5..0.503, y -0.498..0.5
+        let p = Program::parse(
+            "import cadquery as cq\n\
+             wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
+             loop0=wp_sketch0.moveTo(-0.5, -0.498).lineTo(0.503, -0.498).lineTo(0.503, 0.5).lineTo(-0.5, 0.5).close()\n\
+             solid0=wp_sketch0.add(loop0).extrude(0.2)\n\
+             solid=solid0\n",
+        )
+        .unwrap();
+        let slots = layout(&p);
+        let values: Vec<f64> = p.literals().iter().map(|l| l.value).collect();
+        let c = magnitude_clusters(&slots, &values, 0.0035);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].len(), 8, "every corner number");
+        let s = snapped_magnitudes(&values, &c[0]);
+        for &i in &c[0] {
+            assert!((s[i].abs() - 0.50025).abs() < 1e-12);
+            assert_eq!(s[i].signum(), values[i].signum());
+        }
+        // the thickness is no corner's length
+        assert!(!c[0].iter().any(|&i| values[i] == 0.2));
+        // a tolerance below the gaps finds nothing
+        assert!(magnitude_clusters(&slots, &values, 0.0005).is_empty());
+    }
+
+    #[test]
+    fn nearly_symmetric_loops_are_mirrored() {
+        // two slots cut into a bar, one of them 0.004 off the mirror image of the other
+        let p = Program::parse(
+            "import cadquery as cq\n\
+             wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
+             loop0=wp_sketch0.moveTo(0.04, 0.0).lineTo(0.04, 0.05).lineTo(0.3, 0.05).lineTo(0.3, 0.0).lineTo(0.33, 0.0).lineTo(0.33, 0.05).lineTo(0.584, 0.05).lineTo(0.584, 0.0).lineTo(0.625, 0.0).lineTo(0.625, 0.07).lineTo(0.0, 0.07).lineTo(0.0, 0.0).close()\n\
+             solid0=wp_sketch0.add(loop0).extrude(0.75)\n\
+             solid=solid0\n",
+        )
+        .unwrap();
+        let slots = layout(&p);
+        let values: Vec<f64> = p.literals().iter().map(|l| l.value).collect();
+        let sets = mirror_sets(&slots, &values, 0.01);
+        // x is nearly symmetric about 0.3125; y (0, 0.05, 0.07) is not
+        assert_eq!(sets.len(), 1, "{sets:?}");
+        assert!(sets[0].iter().all(|&i| slots[i].axis == 0));
+        let m = mirrored(&values, &sets[0]);
+        let xs: Vec<f64> = sets[0].iter().map(|&i| m[i]).collect();
+        for &x in &xs {
+            assert!(
+                xs.iter().any(|&y| (x + y - 0.625).abs() < 1e-12),
+                "{x} has no mirror image in {xs:?}"
+            );
+        }
+        // done already: nothing more to offer; too far off: nothing either
+        assert!(mirror_sets(&slots, &m, 0.01).is_empty());
+        assert!(mirror_sets(&slots, &values, 0.001).is_empty());
     }
 }
