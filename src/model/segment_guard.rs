@@ -9,6 +9,8 @@
 //! arcs, 2 lines). When the next token ends a coordinate that would make such a segment, the
 //! numbers that would are masked, like the tokens the grammar refuses.
 
+use crate::data::frame::dot;
+use crate::data::program::cross;
 use crate::data::region::dist;
 use crate::data::Point2;
 
@@ -76,12 +78,7 @@ impl PointInProgress {
             PointInProgress::ArcEnd { pen, middle, x } => is_degenerate(pen, middle, [x, value]),
             PointInProgress::NormalZ { x_dir, nx, ny } => {
                 let n = [nx, ny, value];
-                let cross = [
-                    x_dir[1] * n[2] - x_dir[2] * n[1],
-                    x_dir[2] * n[0] - x_dir[0] * n[2],
-                    x_dir[0] * n[1] - x_dir[1] * n[0],
-                ];
-                norm(cross) <= COLLINEAR_SINE * norm(x_dir) * norm(n)
+                norm(cross(x_dir, n)) <= COLLINEAR_SINE * norm(x_dir) * norm(n)
             }
         }
     }
@@ -147,7 +144,7 @@ fn plane_normal_being_ended(line: &str) -> Option<(PointInProgress, &str)> {
 }
 
 fn norm(v: [f64; 3]) -> f64 {
-    (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt()
+    dot(v, v).sqrt()
 }
 
 /// `x, ` then the start of y (no closing bracket yet): x and what is written of y.

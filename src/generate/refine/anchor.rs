@@ -10,6 +10,7 @@
 //! re-anchored).
 
 use super::layout::Slot;
+use crate::data::frame::{dot, Frame};
 use crate::data::LiteralRole;
 
 /// `values` with, per sketch and sketch axis, the coordinates that were 0 in `start` made 0
@@ -31,18 +32,15 @@ pub fn reanchored(slots: &[Slot], start: &[f64], values: &[f64]) -> Vec<f64> {
         if origin.len() != 3 || x_dir.len() != 3 || normal.len() != 3 {
             continue;
         }
-        let x = unit([out[x_dir[0]], out[x_dir[1]], out[x_dir[2]]]);
-        let z = unit([out[normal[0]], out[normal[1]], out[normal[2]]]);
-        let (Some(x), Some(z)) = (x, z) else {
+        let triple = |at: &[usize]| -> [f64; 3] { [out[at[0]], out[at[1]], out[at[2]]] };
+        let (x, z) = (triple(&x_dir), triple(&normal));
+        // a zero direction has no frame to shift along (and CadQuery builds no plane)
+        if dot(x, x) == 0.0 || dot(z, z) == 0.0 {
             continue;
-        };
-        // CadQuery's plane: y = z × x
-        let y = [
-            z[1] * x[2] - z[2] * x[1],
-            z[2] * x[0] - z[0] * x[2],
-            z[0] * x[1] - z[1] * x[0],
-        ];
-        for (axis, dir) in [(0u8, x), (1u8, y)] {
+        }
+        // CadQuery's plane axes: x, and y = z × x
+        let frame = Frame::new([0.0; 3], x, z);
+        for (axis, dir) in [(0u8, frame.u), (1u8, frame.v)] {
             let coords: Vec<usize> = find(f, LiteralRole::Coordinate)
                 .into_iter()
                 .filter(|&i| slots[i].axis == axis)
@@ -85,11 +83,6 @@ pub fn reanchored(slots: &[Slot], start: &[f64], values: &[f64]) -> Vec<f64> {
         }
     }
     out
-}
-
-fn unit(v: [f64; 3]) -> Option<[f64; 3]> {
-    let n = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
-    (n > 1e-12).then(|| [v[0] / n, v[1] / n, v[2] / n])
 }
 
 #[cfg(test)]

@@ -58,6 +58,36 @@ pub fn layout(program: &Program) -> Vec<Slot> {
     out
 }
 
+/// Each loop's literals (coordinates and radius), loop by loop.
+pub fn loop_members(slots: &[Slot]) -> Vec<Vec<usize>> {
+    let loops = slots.iter().filter_map(|s| s.lp).max().map_or(0, |m| m + 1);
+    (0..loops)
+        .map(|l| {
+            (0..slots.len())
+                .filter(|&i| slots[i].lp == Some(l))
+                .collect()
+        })
+        .collect()
+}
+
+/// The loop literals of each sketch that has more than one loop, sketch by sketch.
+pub fn multi_loop_sketches(slots: &[Slot]) -> Vec<Vec<usize>> {
+    let features = slots.iter().map(|s| s.feature).max().map_or(0, |m| m + 1);
+    (0..features)
+        .map(|f| -> Vec<usize> {
+            (0..slots.len())
+                .filter(|&i| slots[i].feature == f && slots[i].lp.is_some())
+                .collect()
+        })
+        .filter(|members| {
+            // a sketch's loops are consecutive
+            let mut loops: Vec<usize> = members.iter().filter_map(|&i| slots[i].lp).collect();
+            loops.dedup();
+            loops.len() > 1
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

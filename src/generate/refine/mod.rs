@@ -126,14 +126,6 @@ struct Search<'a> {
     cancel: &'a CancellationToken,
 }
 
-/// The kinds of relation snapping tries, in order.
-#[derive(Clone, Copy)]
-enum Snap {
-    Mirror,
-    Equal,
-    Magnitude,
-}
-
 /// First steps of a stage, in pixels of that stage (single numbers may start larger:
 /// a share of their own value).
 struct Stage {
@@ -244,24 +236,13 @@ impl Search<'_> {
         let tol = tol_px * self.pixel(judge.target.size);
         let reference = judge.score(&self.values);
         let mut best = reference;
-        // mirror symmetries first (they move pairs apart, which equalities would freeze);
-        // then equalities within a kind; then magnitudes across kinds; each pass finds
-        // its groups on the values the one before left
-        for pass in [Snap::Mirror, Snap::Equal, Snap::Magnitude] {
-            let groups = match pass {
-                Snap::Mirror => snap::mirror_sets(&self.slots, &self.values, tol),
-                Snap::Equal => snap::clusters(&self.slots, &self.values, tol),
-                Snap::Magnitude => snap::magnitude_clusters(&self.slots, &self.values, tol),
-            };
-            for group in groups {
+        // each relation finds its groups on the values the one before left
+        for relation in snap::Relation::IN_ORDER {
+            for group in relation.candidates(&self.slots, &self.values, tol) {
                 if self.stopped() {
                     break;
                 }
-                let trial = match pass {
-                    Snap::Mirror => snap::mirrored(&self.values, &group),
-                    Snap::Equal => snap::snapped(&self.values, &group),
-                    Snap::Magnitude => snap::snapped_magnitudes(&self.values, &group),
-                };
+                let trial = relation.applied(&self.values, &group);
                 let s = judge.score(&trial);
                 if s >= best - slack && s >= reference - 2.0 * slack {
                     best = s;
@@ -283,7 +264,7 @@ pub fn refine(
     cancel: &CancellationToken,
 ) -> Refined {
     let start = Instant::now();
-    let values: Vec<f64> = program.literals().iter().map(|l| l.value).collect();
+    let start_values: Vec<f64> = program.literals().iter().map(|l| l.value).collect();
     let extent = Scene::compile(program)
         .ok()
         .map(|s| {
@@ -293,12 +274,12 @@ pub fn refine(
         .filter(|e| e.is_finite() && *e > 0.0)
         .unwrap_or(1.0);
     let mut fine = Judge::new(picture, 2, program);
-    let before = fine.agreement(&values).unwrap_or_default();
+    let before = fine.agreement(&start_values).unwrap_or_default();
     let mut search = Search {
         program,
         picture,
         slots: layout::layout(program),
-        values,
+        values: start_values.clone(),
         extent,
         rng: rand_chacha::ChaCha8Rng::seed_from_u64(seed),
         start,
@@ -320,7 +301,6 @@ pub fn refine(
     search.search(&stage(2, 0.75, 1.5, false));
     search.search(&stage(1, 1.0, 1.5, false));
     search.snap(1, 2.0, 0.0015);
-    let start_values: Vec<f64> = program.literals().iter().map(|l| l.value).collect();
     let mut refined = program.clone();
     refined
         .set_literals(&anchor::reanchored(

@@ -4,7 +4,7 @@
 //! stretch along one axis. Numbers found equal (see `snap`) move as one, so a snapped
 //! rectangle stays a rectangle.
 
-use super::layout::Slot;
+use super::layout::{loop_members, multi_loop_sketches, Slot};
 use crate::data::LiteralRole;
 
 /// A direction in literal space: (literal index, weight). A step of `s` moves literal i by
@@ -98,11 +98,7 @@ pub fn moves(slots: &[Slot], values: &[f64]) -> Vec<Move> {
         .into_iter()
         .filter_map(Move::new)
         .collect();
-    let loops = slots.iter().filter_map(|s| s.lp).max().map_or(0, |m| m + 1);
-    for l in 0..loops {
-        let members: Vec<usize> = (0..slots.len())
-            .filter(|&i| slots[i].lp == Some(l))
-            .collect();
+    for members in loop_members(slots) {
         for axis in 0..2u8 {
             let shift = members
                 .iter()
@@ -111,27 +107,23 @@ pub fn moves(slots: &[Slot], values: &[f64]) -> Vec<Move> {
                 .collect();
             out.extend(Move::new(shift));
         }
-        out.extend(scaled(&members, slots, values, [true, true]));
-        out.extend(scaled(&members, slots, values, [true, false]));
-        out.extend(scaled(&members, slots, values, [false, true]));
+        out.extend(stretches(&members, slots, values));
     }
-    let features = slots.iter().map(|s| s.feature).max().map_or(0, |m| m + 1);
-    for f in 0..features {
-        let members: Vec<usize> = (0..slots.len())
-            .filter(|&i| slots[i].feature == f && slots[i].lp.is_some())
-            .collect();
-        let loops_here = {
-            let mut ls: Vec<usize> = members.iter().filter_map(|&i| slots[i].lp).collect();
-            ls.dedup();
-            ls.len()
-        };
-        if loops_here > 1 {
-            out.extend(scaled(&members, slots, values, [true, true]));
-            out.extend(scaled(&members, slots, values, [true, false]));
-            out.extend(scaled(&members, slots, values, [false, true]));
-        }
+    for members in multi_loop_sketches(slots) {
+        out.extend(stretches(&members, slots, values));
     }
     out
+}
+
+/// Grow, stretch x, stretch y (see `scaled`).
+fn stretches<'a>(
+    members: &'a [usize],
+    slots: &'a [Slot],
+    values: &'a [f64],
+) -> impl Iterator<Item = Move> + 'a {
+    [[true, true], [true, false], [false, true]]
+        .into_iter()
+        .filter_map(move |axes| scaled(members, slots, values, axes))
 }
 
 /// Scaling about the centre of the members' coordinate box, along the chosen sketch axes

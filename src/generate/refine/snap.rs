@@ -4,13 +4,49 @@
 //! rule; they also matter beyond the picture: IoU_vol aligns principal axes, and a square
 //! that is a hair skewed turns its axes by up to 45 degrees.
 
-use super::layout::Slot;
+use super::layout::{loop_members, multi_loop_sketches, Slot};
 use super::moves::{length_like, movable, same_kind, ZERO};
 use crate::data::LiteralRole;
 
+/// A relation snapping can impose on a group of numbers.
+#[derive(Debug, Clone, Copy)]
+pub enum Relation {
+    /// See `mirror_sets`.
+    Mirror,
+    /// See `clusters`.
+    Equal,
+    /// See `magnitude_clusters`.
+    Magnitude,
+}
+
+impl Relation {
+    /// The order snapping tries them: mirror symmetries first (they move pairs apart,
+    /// which equalities would freeze), then equalities within a kind, then magnitudes
+    /// across kinds.
+    pub const IN_ORDER: [Relation; 3] = [Relation::Mirror, Relation::Equal, Relation::Magnitude];
+
+    /// Groups the relation nearly holds on, within `tol`.
+    pub fn candidates(self, slots: &[Slot], values: &[f64], tol: f64) -> Vec<Vec<usize>> {
+        match self {
+            Relation::Mirror => mirror_sets(slots, values, tol),
+            Relation::Equal => clusters(slots, values, tol),
+            Relation::Magnitude => magnitude_clusters(slots, values, tol),
+        }
+    }
+
+    /// The values with the relation made exact on `group`.
+    pub fn applied(self, values: &[f64], group: &[usize]) -> Vec<f64> {
+        match self {
+            Relation::Mirror => mirrored(values, group),
+            Relation::Equal => snapped(values, group),
+            Relation::Magnitude => snapped_magnitudes(values, group),
+        }
+    }
+}
+
 /// Candidate equalities: groups of same-kind literals whose values lie within `tol` of
 /// their neighbours (and within 2 `tol` overall), not all equal already; tightest first.
-pub fn clusters(slots: &[Slot], values: &[f64], tol: f64) -> Vec<Vec<usize>> {
+fn clusters(slots: &[Slot], values: &[f64], tol: f64) -> Vec<Vec<usize>> {
     let mut kinds: Vec<Vec<usize>> = Vec::new();
     for i in movable(slots) {
         match kinds
@@ -32,7 +68,7 @@ pub fn clusters(slots: &[Slot], values: &[f64], tol: f64) -> Vec<Vec<usize>> {
 /// centre and radius, mirrored coordinates) whose magnitudes lie within `tol` of their
 /// neighbours (and within 2 `tol` overall), not all equal already and not all of one kind
 /// and sign (`clusters` offers those); tightest first.
-pub fn magnitude_clusters(slots: &[Slot], values: &[f64], tol: f64) -> Vec<Vec<usize>> {
+fn magnitude_clusters(slots: &[Slot], values: &[f64], tol: f64) -> Vec<Vec<usize>> {
     let lengths: Vec<usize> = movable(slots)
         .into_iter()
         .filter(|&i| length_like(&slots[i]) && values[i].abs() > ZERO)
@@ -85,7 +121,7 @@ fn tightest_first(mut groups: Vec<(f64, Vec<usize>)>) -> Vec<Vec<usize>> {
 }
 
 /// The values with the group's magnitudes set to their mean, each keeping its sign.
-pub fn snapped_magnitudes(values: &[f64], group: &[usize]) -> Vec<f64> {
+fn snapped_magnitudes(values: &[f64], group: &[usize]) -> Vec<f64> {
     let mean = group.iter().map(|&i| values[i].abs()).sum::<f64>() / group.len() as f64;
     let mut out = values.to_vec();
     for &i in group {
@@ -99,28 +135,19 @@ pub fn snapped_magnitudes(values: &[f64], group: &[usize]) -> Vec<f64> {
 /// within `tol` (each has a partner there), not exactly so already. Designs are mostly
 /// symmetric (slots cut on both sides, holes in a row, hexagons), and a part a hair off
 /// its symmetry turns IoU_vol's principal axes.
-pub fn mirror_sets(slots: &[Slot], values: &[f64], tol: f64) -> Vec<Vec<usize>> {
-    let coordinate = |i: usize| slots[i].role == LiteralRole::Coordinate;
+fn mirror_sets(slots: &[Slot], values: &[f64], tol: f64) -> Vec<Vec<usize>> {
+    let loops = loop_members(slots);
+    let sketches = multi_loop_sketches(slots);
     let mut sets: Vec<Vec<usize>> = Vec::new();
-    let loops = slots.iter().filter_map(|s| s.lp).max().map_or(0, |m| m + 1);
-    let features = slots.iter().map(|s| s.feature).max().map_or(0, |m| m + 1);
     for axis in 0..2u8 {
-        for l in 0..loops {
+        for members in loops.iter().chain(&sketches) {
             sets.push(
-                (0..slots.len())
-                    .filter(|&i| coordinate(i) && slots[i].lp == Some(l) && slots[i].axis == axis)
+                members
+                    .iter()
+                    .copied()
+                    .filter(|&i| slots[i].role == LiteralRole::Coordinate && slots[i].axis == axis)
                     .collect(),
             );
-        }
-        for f in 0..features {
-            let members: Vec<usize> = (0..slots.len())
-                .filter(|&i| coordinate(i) && slots[i].feature == f && slots[i].axis == axis)
-                .collect();
-            let mut loops_here: Vec<usize> = members.iter().filter_map(|&i| slots[i].lp).collect();
-            loops_here.dedup();
-            if loops_here.len() > 1 {
-                sets.push(members);
-            }
         }
     }
     sets.retain(|set| {
@@ -136,7 +163,7 @@ pub fn mirror_sets(slots: &[Slot], values: &[f64], tol: f64) -> Vec<Vec<usize>> 
 
 /// The values with the set made exactly symmetric: each coordinate and its partner
 /// share their offset from the middle.
-pub fn mirrored(values: &[f64], set: &[usize]) -> Vec<f64> {
+fn mirrored(values: &[f64], set: &[usize]) -> Vec<f64> {
     let mut out = values.to_vec();
     for (i, j, c) in mirror_partners(values, set) {
         out[i] = c + (values[i] - values[j]) / 2.0;
@@ -174,7 +201,7 @@ fn range(values: &[f64], set: &[usize]) -> (f64, f64) {
 }
 
 /// The values with the group set to its mean.
-pub fn snapped(values: &[f64], group: &[usize]) -> Vec<f64> {
+fn snapped(values: &[f64], group: &[usize]) -> Vec<f64> {
     let mean = group.iter().map(|&i| values[i]).sum::<f64>() / group.len() as f64;
     let mut out = values.to_vec();
     for &i in group {
@@ -189,18 +216,27 @@ mod tests {
     use super::*;
     use crate::data::Program;
 
-    #[test]
-    fn near_equal_sides_cluster_and_far_ones_do_not() {
-        let p = Program::parse(
+    /// The slots and numbers of one loop (`moveTo(..)...`, closed) on the XY plane,
+    /// extruded by `distance`.
+    fn xy_sketch(path: &str, distance: f64) -> (Vec<Slot>, Vec<f64>) {
+        let p = Program::parse(&format!(
             "import cadquery as cq\n\
              wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
-             loop0=wp_sketch0.moveTo(1.0, 0.0).lineTo(1.004, 0.5).lineTo(0.0, 0.502).lineTo(0.0, 0.0).close()\n\
-             solid0=wp_sketch0.add(loop0).extrude(0.3)\n\
-             solid=solid0\n",
-        )
+             loop0=wp_sketch0.{path}.close()\n\
+             solid0=wp_sketch0.add(loop0).extrude({distance:?})\n\
+             solid=solid0\n"
+        ))
         .unwrap();
-        let slots = layout(&p);
-        let values: Vec<f64> = p.literals().iter().map(|l| l.value).collect();
+        let values = p.literals().iter().map(|l| l.value).collect();
+        (layout(&p), values)
+    }
+
+    #[test]
+    fn near_equal_sides_cluster_and_far_ones_do_not() {
+        let (slots, values) = xy_sketch(
+            "moveTo(1.0, 0.0).lineTo(1.004, 0.5).lineTo(0.0, 0.502).lineTo(0.0, 0.0)",
+            0.3,
+        );
         let c = clusters(&slots, &values, 0.01);
         let named: Vec<Vec<f64>> = c
             .iter()
@@ -216,16 +252,10 @@ mod tests {
     #[test]
     fn near_equal_magnitudes_cluster_across_kinds() {
         // a nearly square plate centred on its origin: x -0.5..0.503, y -0.498..0.5
-        let p = Program::parse(
-            "import cadquery as cq\n\
-             wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
-             loop0=wp_sketch0.moveTo(-0.5, -0.498).lineTo(0.503, -0.498).lineTo(0.503, 0.5).lineTo(-0.5, 0.5).close()\n\
-             solid0=wp_sketch0.add(loop0).extrude(0.2)\n\
-             solid=solid0\n",
-        )
-        .unwrap();
-        let slots = layout(&p);
-        let values: Vec<f64> = p.literals().iter().map(|l| l.value).collect();
+        let (slots, values) = xy_sketch(
+            "moveTo(-0.5, -0.498).lineTo(0.503, -0.498).lineTo(0.503, 0.5).lineTo(-0.5, 0.5)",
+            0.2,
+        );
         let c = magnitude_clusters(&slots, &values, 0.0035);
         assert_eq!(c.len(), 1, "{c:?}");
         assert_eq!(c[0].len(), 8, "every corner number");
@@ -243,16 +273,7 @@ mod tests {
     #[test]
     fn nearly_symmetric_loops_are_mirrored() {
         // two slots cut into a bar, one of them 0.004 off the mirror image of the other
-        let p = Program::parse(
-            "import cadquery as cq\n\
-             wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
-             loop0=wp_sketch0.moveTo(0.04, 0.0).lineTo(0.04, 0.05).lineTo(0.3, 0.05).lineTo(0.3, 0.0).lineTo(0.33, 0.0).lineTo(0.33, 0.05).lineTo(0.584, 0.05).lineTo(0.584, 0.0).lineTo(0.625, 0.0).lineTo(0.625, 0.07).lineTo(0.0, 0.07).lineTo(0.0, 0.0).close()\n\
-             solid0=wp_sketch0.add(loop0).extrude(0.75)\n\
-             solid=solid0\n",
-        )
-        .unwrap();
-        let slots = layout(&p);
-        let values: Vec<f64> = p.literals().iter().map(|l| l.value).collect();
+        let (slots, values) = xy_sketch("moveTo(0.04, 0.0).lineTo(0.04, 0.05).lineTo(0.3, 0.05).lineTo(0.3, 0.0).lineTo(0.33, 0.0).lineTo(0.33, 0.05).lineTo(0.584, 0.05).lineTo(0.584, 0.0).lineTo(0.625, 0.0).lineTo(0.625, 0.07).lineTo(0.0, 0.07).lineTo(0.0, 0.0)", 0.75);
         let sets = mirror_sets(&slots, &values, 0.01);
         // x is nearly symmetric about 0.3125; y (0, 0.05, 0.07) is not
         assert_eq!(sets.len(), 1, "{sets:?}");
