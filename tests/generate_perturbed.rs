@@ -143,14 +143,14 @@ fn refinement_recovers_perturbed_dev_parts() {
                 id: id.clone(),
                 // seeded by the part's place in the whole set, as the start is
                 jitters: (0..JITTERS)
-                    .map(|k| jittered(&program, 7000 + 10 * n as u64 + k).to_code())
+                    .map(|k| jittered(&program, 7000 + 10 * n as u64 + k).to_code_precise())
                     .collect(),
                 agree_truth: total(&program),
                 agree_start: r.before.total,
                 agree_refined: r.after.total,
                 truth,
                 start: start.to_code(),
-                refined: r.program.to_code(),
+                refined: r.program.to_code_precise(),
                 snapped: r.snapped,
                 evaluations: r.evaluations,
                 seconds: r.elapsed.as_secs_f64(),

@@ -270,7 +270,7 @@ pub fn generate(
     if candidates.is_empty() {
         return Err(GenerateError::NothingValid(stats.proposals));
     }
-    stats.stages.filtered = candidates.first().map(|c| c.program.to_code());
+    stats.stages.filtered = candidates.first().map(|c| c.program.to_code_precise());
     candidates.sort_by(|a, b| b.agreement.total.total_cmp(&a.agreement.total));
     stats.stages.reranked = candidates
         .iter()
@@ -281,7 +281,7 @@ pub fn generate(
                 b.program.literals().len(),
             ))
         })
-        .map(|c| c.program.to_code());
+        .map(|c| c.program.to_code_precise());
     // 3b. structural variants of the best few, kept when they match the picture better
     check()?;
     let variants = better_variants(
@@ -289,7 +289,10 @@ pub fn generate(
         picture,
     );
     if !variants.is_empty() {
-        let codes: Vec<String> = variants.iter().map(|(_, p, _)| p.to_code()).collect();
+        let codes: Vec<String> = variants
+            .iter()
+            .map(|(_, p, _)| p.to_code_precise())
+            .collect();
         let facts = execute_all(pool, &codes, cancel)?;
         stats.executions += codes.len();
         for ((source, program, agreement), facts) in variants.into_iter().zip(facts) {
@@ -331,7 +334,7 @@ pub fn generate(
         if r.after.total <= c.agreement.total {
             continue;
         }
-        let code = r.program.to_code();
+        let code = r.program.to_code_precise();
         stats.executions += 1;
         if let Some(facts) = execute(pool, &code, cancel)? {
             refined.push(Candidate {
@@ -366,7 +369,7 @@ pub fn generate(
                 .map(|r| r.to_image())
                 .unwrap_or_else(|| image::RgbImage::new(picture.size, picture.size));
             Suggestion {
-                code: c.program.to_code(),
+                code: c.program.to_code_precise(),
                 scores: SuggestionScores {
                     agreement: c.agreement,
                     log_prob: c.log_prob,

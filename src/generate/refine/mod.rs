@@ -16,6 +16,7 @@
 
 mod anchor;
 pub mod bench;
+mod grid;
 mod guard;
 mod layout;
 mod moves;
@@ -253,6 +254,41 @@ impl Search<'_> {
         }
         self.used += judge.evaluations;
     }
+
+    /// Rounds to DeepCAD's grids (see `grid`): the whole part at a DeepCAD size on the
+    /// 1/128 grid, or failing that each sketch on its own grid at the best-scoring of its
+    /// likely scales; each kept when the score drops by at most `slack`.
+    fn snap_to_grid(&mut self, factor: u32, slack: f64) {
+        let mut judge = Judge::new(self.picture, factor, self.program);
+        let mut best = judge.score(&self.values);
+        if let Some(t) = grid::unit_grid(self.program, &self.slots, &self.values) {
+            if judge.score(&t) >= best - slack {
+                self.values = t;
+                self.snapped += 1;
+                self.used += judge.evaluations;
+                return;
+            }
+        }
+        for sketch in grid::sketches(&self.slots, &self.values) {
+            if self.stopped() {
+                break;
+            }
+            let trials: Vec<(f64, Vec<f64>)> = grid::scales(sketch.extent)
+                .into_iter()
+                .map(|scale| grid::sketch_snapped(&self.values, &sketch.members, scale))
+                .filter(|t| t != &self.values)
+                .map(|t| (judge.score(&t), t))
+                .collect();
+            if let Some((s, t)) = trials.into_iter().max_by(|a, b| a.0.total_cmp(&b.0)) {
+                if s >= best - slack {
+                    best = best.max(s);
+                    self.values = t;
+                    self.snapped += 1;
+                }
+            }
+        }
+        self.used += judge.evaluations;
+    }
 }
 
 pub fn refine(
@@ -301,15 +337,13 @@ pub fn refine(
     search.search(&stage(2, 0.75, 1.5, false));
     search.search(&stage(1, 1.0, 1.5, false));
     search.snap(1, 2.0, 0.0015);
+    search.values = anchor::reanchored(&search.slots, &start_values, &search.values);
+    search.snap_to_grid(2, 0.003);
     let mut refined = program.clone();
     refined
-        .set_literals(&anchor::reanchored(
-            &search.slots,
-            &start_values,
-            &search.values,
-        ))
+        .set_literals(&search.values)
         .expect("same program, same count");
-    refined.round_numbers();
+    refined.round_numbers_to(crate::data::program::OUTPUT_DECIMALS);
     let rounded: Vec<f64> = refined.literals().iter().map(|l| l.value).collect();
     let after = fine.agreement(&rounded).unwrap_or_default();
     // never hand back something the picture likes less than the start
