@@ -76,22 +76,25 @@ struct Row {
     seconds: f64,
 }
 
-// Ignored until it meets its target (13/20 on the last run, session 9, 1,500 evaluations per
-// part; mean IoU_vol 0.650 -> 0.912); run with `--ignored --nocapture` (the built binary
+// Ignored until it meets its target (13/20 on the last run, session 10, 1,500 evaluations per
+// part; mean IoU_vol 0.650 -> 0.898); run with `--ignored --nocapture` (the built binary
 // directly on a busy machine) to see the per-part table.
 //
-// The two jitter-stable misses (00211465, 00946705) are the search's: their refined agreement
-// stays below the truth's, which the native renderer now draws pixel for pixel.
+// The misses with a jitter-stable truth (00211465, 00540970, 00694405) are the search's: their
+// refined agreement stays below the truth's (a skewed bar end, a skewed hexagon, a scrambled
+// comb).
 //
-// Why 16 is hard: on parts with degenerate inertia axes (squares, disks, hexagons) IoU_vol's
-// axis alignment is set by rounding noise, so it turns when proportions move by 0.3 % (the
-// jitter column: 11 parts stable), or even when the part moves by 1e-4, while a picture pins
-// proportions to about a pixel (0.3-0.5 % of the part). Exact symmetry (refine's mirror and
-// magnitude snaps) and the start's zeros put back (refine's re-anchoring) bring such parts
-// back when the search finds their shape: the square tube 00141107 and the square plate
-// 00828865 (jitter 1/3 and 0/3) now pass.
+// Why 16 is hard: IoU_vol is a lottery for a part within ~1e-4 of the truth but not on it.
+// On parts with degenerate inertia axes (squares, disks, hexagons) its axis alignment is set
+// by rounding noise, so it turns when proportions move by 0.3 % (the jitter column: 11 parts
+// stable), and OCC's fuse fails on nearly coincident faces (a plate scored 0.50). A picture
+// pins proportions only to about a pixel (0.3-0.5 % of the part). What beats the lottery is
+// landing on the truth's own numbers: refine's grid snap (`refine/grid.rs`) puts the part at
+// a DeepCAD size with every number on DeepCAD's grids, which brings 00002718, 00141107,
+// 00427410, 00629922 and 00765253 back exactly (IoU_vol 1.0000), and the output keeps 8
+// decimals. The square plate 00828865 (97/128 wide, not a usual size) stays a lottery.
 #[test]
-#[ignore = "target not met: 13/20 parts reach IoU_vol 0.95 on the last run; only 11 are stable under IoU_vol (jitter column)"]
+#[ignore = "target not met: 13/20 parts reach IoU_vol 0.95 on the last run (session 10); only 11 are stable under IoU_vol (jitter column)"]
 fn refinement_recovers_perturbed_dev_parts() {
     let Some((dir, ids)) = geom_dev::dev_scripts() else {
         return;

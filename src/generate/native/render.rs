@@ -288,10 +288,14 @@ fn mark_edges(caster: &mut Caster, r: &mut NativeRender, seam: &[f32]) {
                             !(cos > 0.9999 && off < 0.05 * px)
                         };
                     crease.then(|| {
-                        // the ray half way sees k's face: the crease lies in m's half
+                        // the ray half way sees k's face: the crease lies in m's half. The
+                        // ray goes a hair into m's half, so a crease exactly between the
+                        // two (a symmetric part's front corner on the centre line) goes to
+                        // k, as in the data set's pictures (the square tube 00141107)
                         let (cx, cy) = (x as f64 + 0.5, y as f64 + 0.5);
                         let (dx, dy) = ((nx - x) as f64, (ny - y) as f64);
-                        match caster.look(cx + dx * 0.5, cy + dy * 0.5) {
+                        let half = 0.5 + 1e-4;
+                        match caster.look(cx + dx * half, cy + dy * half) {
                             Some(hit) if hit.face == a => m,
                             Some(hit) if hit.face == b => k,
                             _ => nearer,

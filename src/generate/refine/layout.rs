@@ -1,7 +1,8 @@
 //! Where each literal of a program sits: which feature, which loop, which axis. Moves and
 //! snapping need this to know which numbers belong together.
 
-use crate::data::{Curve, Extent, LiteralRole, Loop, Program};
+use crate::data::frame::dot;
+use crate::data::{Curve, Extent, LiteralRole, Loop, Program, Sketch};
 
 /// What one literal is, beyond its role.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,22 +71,115 @@ pub fn loop_members(slots: &[Slot]) -> Vec<Vec<usize>> {
         .collect()
 }
 
-/// The loop literals of each sketch that has more than one loop, sketch by sketch.
+/// The loop literals of each sketch that has more than one loop, sketch by sketch (a
+/// twin's loops count with the sketch it repeats, see `merge_twins`).
 pub fn multi_loop_sketches(slots: &[Slot]) -> Vec<Vec<usize>> {
     let features = slots.iter().map(|s| s.feature).max().map_or(0, |m| m + 1);
+    let loops = loop_members(slots);
     (0..features)
-        .map(|f| -> Vec<usize> {
-            (0..slots.len())
-                .filter(|&i| slots[i].feature == f && slots[i].lp.is_some())
+        .map(|f| -> Vec<&Vec<usize>> {
+            loops
+                .iter()
+                .filter(|l| l.first().is_some_and(|&i| slots[i].feature == f))
                 .collect()
         })
-        .filter(|members| {
-            // a sketch's loops are consecutive
-            let mut loops: Vec<usize> = members.iter().filter_map(|&i| slots[i].lp).collect();
-            loops.dedup();
-            loops.len() > 1
-        })
+        .filter(|own| own.len() > 1)
+        .map(|own| own.into_iter().flatten().copied().collect())
         .collect()
+}
+
+/// Features that repeat an earlier one: the same loops and curves, on a plane with the
+/// same directions, numbers within `closeness` of the sketch's extent (GenCAD-Code has
+/// parts that repeat a profile with another depth, dev parts 00387732 and 00961053).
+/// (later, earlier) pairs, each later feature with the first it repeats.
+pub fn twins(program: &Program, closeness: f64) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for (g, b) in program.sketches.iter().enumerate() {
+        if let Some(f) = (0..g).find(|&f| repeats(&program.sketches[f], b, closeness)) {
+            out.push((g, f));
+        }
+    }
+    out
+}
+
+fn repeats(a: &Sketch, b: &Sketch, closeness: f64) -> bool {
+    let same_direction = |u: [f64; 3], v: [f64; 3]| {
+        let (nu, nv) = (dot(u, u).sqrt(), dot(v, v).sqrt());
+        nu > 0.0 && nv > 0.0 && dot(u, v) / (nu * nv) > 1.0 - 1e-9
+    };
+    let shape = |l: &Loop| -> Vec<u8> {
+        match l {
+            Loop::Circle { .. } => vec![0],
+            Loop::Path { curves, .. } => curves
+                .iter()
+                .map(|c| if matches!(c, Curve::Arc { .. }) { 2 } else { 1 })
+                .collect(),
+        }
+    };
+    if a.loops.len() != b.loops.len()
+        || !a
+            .loops
+            .iter()
+            .zip(&b.loops)
+            .all(|(x, y)| shape(x) == shape(y))
+        || !same_direction(a.plane.x_dir, b.plane.x_dir)
+        || !same_direction(a.plane.normal, b.plane.normal)
+    {
+        return false;
+    }
+    let (va, vb) = (sketch_numbers(a), sketch_numbers(b));
+    let extent = va.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    va.iter()
+        .zip(&vb)
+        .all(|(x, y)| (x - y).abs() <= closeness * extent)
+}
+
+/// A sketch's plane origin and loop numbers, in literal order.
+fn sketch_numbers(s: &Sketch) -> Vec<f64> {
+    let mut out = s.plane.origin.to_vec();
+    for l in &s.loops {
+        match l {
+            Loop::Circle { center, radius } => out.extend([center[0], center[1], *radius]),
+            Loop::Path { start, curves } => {
+                out.extend(start);
+                for c in curves {
+                    match c {
+                        Curve::Line { to } => out.extend(to),
+                        Curve::Arc { mid, to } => out.extend(mid.iter().chain(to)),
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Makes each twin (see `twins`) one with the feature it repeats: their plane origins and
+/// loop numbers are set to their means, and the twin's loops take the loop indices of the
+/// original's, so loop moves and ties move both as one. Returns the new values.
+pub fn merge_twins(slots: &mut [Slot], values: &[f64], twins: &[(usize, usize)]) -> Vec<f64> {
+    let mut out = values.to_vec();
+    for &(g, f) in twins {
+        let of = |feature: usize| -> Vec<usize> {
+            (0..slots.len())
+                .filter(|&i| {
+                    slots[i].feature == feature
+                        && (slots[i].role == LiteralRole::PlaneOrigin || slots[i].lp.is_some())
+                })
+                .collect()
+        };
+        let (a, b) = (of(f), of(g));
+        if a.len() != b.len() {
+            continue;
+        }
+        for (&i, &j) in a.iter().zip(&b) {
+            let mean = (out[i] + out[j]) / 2.0;
+            out[i] = mean;
+            out[j] = mean;
+            slots[j].lp = slots[i].lp;
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -102,5 +196,65 @@ mod tests {
                 assert_eq!((l.role, l.feature), (s.role, s.feature), "{name}");
             }
         }
+    }
+
+    #[test]
+    fn a_repeated_profile_becomes_one_with_its_original() {
+        // dev part 00387732's two rings, perturbed apart, and a third sketch unlike them
+        let ring = |o: f64, r: f64, d: f64| {
+            format!(
+                "wp_sketchN = cq.Workplane(cq.Plane(cq.Vector({o}, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, -1.0, 0.0)))\n\
+                 loopA=wp_sketchN.moveTo({r}, 0.0).circle({r})\n\
+                 loopB=wp_sketchN.moveTo({r}, 0.0).circle(0.6)\n\
+                 solidN=wp_sketchN.add(loopA).add(loopB).extrude({d})\n"
+            )
+        };
+        let p = Program::parse(&format!(
+            "import cadquery as cq\n{}solid=solid0\n{}solid=solid.union(solid1)\n{}solid=solid.union(solid2)\n",
+            ring(-0.75, 0.76, 0.33)
+                .replace("sketchN", "sketch0")
+                .replace("loopA", "loop0")
+                .replace("loopB", "loop1")
+                .replace("solidN", "solid0"),
+            ring(-0.8, 0.7, 0.38)
+                .replace("sketchN", "sketch1")
+                .replace("loopA", "loop2")
+                .replace("loopB", "loop3")
+                .replace("solidN", "solid1"),
+            ring(-0.64, 0.3, 0.16)
+                .replace("sketchN", "sketch2")
+                .replace("loopA", "loop4")
+                .replace("loopB", "loop5")
+                .replace("solidN", "solid2"),
+        ))
+        .unwrap();
+        assert_eq!(twins(&p, 0.2), vec![(1, 0)]);
+        assert!(twins(&p, 0.01).is_empty(), "too far apart at 1 %");
+        let mut slots = layout(&p);
+        let values: Vec<f64> = p.literals().iter().map(|l| l.value).collect();
+        let merged = merge_twins(&mut slots, &values, &twins(&p, 0.2));
+        let loops = loop_members(&slots);
+        // the twin's loops joined the original's; the third sketch's are its own
+        assert_eq!(loops.iter().filter(|l| !l.is_empty()).count(), 4);
+        for l in &loops[..2] {
+            assert!(l.iter().any(|&i| slots[i].feature == 0));
+            assert!(l.iter().any(|&i| slots[i].feature == 1));
+        }
+        let origin_x = |f: usize| {
+            (0..slots.len())
+                .find(|&i| slots[i].feature == f && slots[i].role == LiteralRole::PlaneOrigin)
+                .map(|i| merged[i])
+                .unwrap()
+        };
+        assert!((origin_x(0) + 0.775).abs() < 1e-12 && origin_x(0) == origin_x(1));
+        assert_eq!(origin_x(2), -0.64);
+        // depths stay their own
+        let depths: Vec<f64> = (0..slots.len())
+            .filter(|&i| slots[i].role == LiteralRole::Distance)
+            .map(|i| merged[i])
+            .collect();
+        assert_eq!(depths, vec![0.33, 0.38, 0.16]);
+        // the rings' sketch is now one sketch with two loops
+        assert_eq!(multi_loop_sketches(&slots).len(), 2);
     }
 }

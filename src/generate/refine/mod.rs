@@ -63,6 +63,13 @@ pub struct Refined {
     pub snapped: usize,
 }
 
+/// How far apart (a share of the sketch's extent) a feature's numbers may be from an
+/// earlier feature's for it to count as a repeat (`layout::twins`): a proposal's or a
+/// perturbed start's copies drift apart by up to 30 % of each number.
+const TWIN_CLOSENESS: f64 = 0.25;
+/// How much agreement (224 px) making twins one may cost.
+const TWIN_SLACK: f64 = 0.01;
+
 /// What a profile CadQuery cannot build costs in agreement (more than any picture gives).
 const UNBUILDABLE: f64 = 2.0;
 
@@ -311,11 +318,23 @@ pub fn refine(
         .unwrap_or(1.0);
     let mut fine = Judge::new(picture, 2, program);
     let before = fine.agreement(&start_values).unwrap_or_default();
+    // a feature that repeats another is refined as one with it, unless the picture says
+    // they differ
+    let mut slots = layout::layout(program);
+    let mut values = start_values.clone();
+    let twins = layout::twins(program, TWIN_CLOSENESS);
+    if !twins.is_empty() {
+        let mut merged_slots = slots.clone();
+        let merged = layout::merge_twins(&mut merged_slots, &start_values, &twins);
+        if fine.score(&merged) >= before.total - TWIN_SLACK {
+            (slots, values) = (merged_slots, merged);
+        }
+    }
     let mut search = Search {
         program,
         picture,
-        slots: layout::layout(program),
-        values: start_values.clone(),
+        slots,
+        values,
         extent,
         rng: rand_chacha::ChaCha8Rng::seed_from_u64(seed),
         start,

@@ -84,7 +84,10 @@ pub fn length_like(s: &Slot) -> bool {
 pub fn same_kind(a: &Slot, b: &Slot) -> bool {
     use LiteralRole as R;
     match (a.role, b.role) {
-        (R::Coordinate, R::Coordinate) => a.feature == b.feature && a.axis == b.axis,
+        // one sketch, or a loop and its twin's (`layout::merge_twins`)
+        (R::Coordinate, R::Coordinate) => {
+            (a.feature == b.feature || (a.lp.is_some() && a.lp == b.lp)) && a.axis == b.axis
+        }
         (R::PlaneOrigin, R::PlaneOrigin) => a.axis == b.axis,
         (R::Radius, R::Radius) | (R::Distance, R::Distance) => true,
         _ => false,
