@@ -76,13 +76,12 @@ struct Row {
     seconds: f64,
 }
 
-// Ignored until it meets its target (13/20 on the last run, session 10, 1,500 evaluations per
-// part; mean IoU_vol 0.650 -> 0.898); run with `--ignored --nocapture` (the built binary
+// Ignored until it meets its target (14/20 on the last run, session 10, 1,500 evaluations per
+// part; mean IoU_vol 0.650 -> 0.911); run with `--ignored --nocapture` (the built binary
 // directly on a busy machine) to see the per-part table.
 //
-// The misses with a jitter-stable truth (00211465, 00540970, 00694405) are the search's: their
-// refined agreement stays below the truth's (a skewed bar end, a skewed hexagon, a scrambled
-// comb).
+// The misses with a jitter-stable truth (00540970, 00694405) are the search's: their refined
+// agreement stays below the truth's (a skewed hexagon, a scrambled comb).
 //
 // Why 16 is hard: IoU_vol is a lottery for a part within ~1e-4 of the truth but not on it.
 // On parts with degenerate inertia axes (squares, disks, hexagons) its axis alignment is set
@@ -90,11 +89,13 @@ struct Row {
 // stable), and OCC's fuse fails on nearly coincident faces (a plate scored 0.50). A picture
 // pins proportions only to about a pixel (0.3-0.5 % of the part). What beats the lottery is
 // landing on the truth's own numbers: refine's grid snap (`refine/grid.rs`) puts the part at
-// a DeepCAD size with every number on DeepCAD's grids, which brings 00002718, 00141107,
-// 00427410, 00629922 and 00765253 back exactly (IoU_vol 1.0000), and the output keeps 8
-// decimals. The square plate 00828865 (97/128 wide, not a usual size) stays a lottery.
+// a DeepCAD size with every number on DeepCAD's grids, and the output keeps 8 decimals; with
+// nearly axis-parallel lines straightened before the search (00211465's bar end), that
+// brings 00002718, 00141107, 00211465, 00427410, 00629922 and 00765253 back exactly
+// (IoU_vol 1.0000). The square plate 00828865 (97/128 wide, not a usual size) stays a
+// lottery.
 #[test]
-#[ignore = "target not met: 13/20 parts reach IoU_vol 0.95 on the last run (session 10); only 11 are stable under IoU_vol (jitter column)"]
+#[ignore = "target not met: 14/20 parts reach IoU_vol 0.95 on the last run (session 10); only 11 are stable under IoU_vol (jitter column)"]
 fn refinement_recovers_perturbed_dev_parts() {
     let Some((dir, ids)) = geom_dev::dev_scripts() else {
         return;

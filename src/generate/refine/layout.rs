@@ -59,6 +59,87 @@ pub fn layout(program: &Program) -> Vec<Slot> {
     out
 }
 
+/// The straight edges of every path loop (the closing one included), each as the literal
+/// indices of its two end points' x (y follows at the next index).
+pub fn lines(program: &Program) -> Vec<[usize; 2]> {
+    let mut out = Vec::new();
+    let mut i = 0usize;
+    for (sketch, op) in program.sketches.iter().zip(&program.ops) {
+        i += 9; // plane origin, x direction, normal
+        for lp in &sketch.loops {
+            match lp {
+                Loop::Circle { .. } => i += 3,
+                Loop::Path { curves, .. } => {
+                    let start = i;
+                    let mut prev = i;
+                    i += 2;
+                    for c in curves {
+                        match c {
+                            Curve::Line { .. } => {
+                                out.push([prev, i]);
+                                prev = i;
+                                i += 2;
+                            }
+                            Curve::Arc { .. } => {
+                                prev = i + 2;
+                                i += 4;
+                            }
+                        }
+                    }
+                    out.push([prev, start]);
+                }
+            }
+        }
+        i += match op.extent {
+            Extent::TwoSided { .. } => 2,
+            _ => 1,
+        };
+    }
+    out
+}
+
+/// `values` with every line within `max_angle` (radians) of a sketch axis made parallel to
+/// it: the coordinates such lines join are set to one value, their mean, or 0 when one of
+/// them is 0. DeepCAD's profiles are mostly drawn along their axes; a start whose lines are
+/// a few degrees off (a perturbed or proposed profile) traps the search in a skewed shape.
+pub fn aligned(values: &[f64], lines: &[[usize; 2]], max_angle: f64) -> Vec<f64> {
+    let mut parent: Vec<usize> = (0..values.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let slope = max_angle.tan();
+    for &[a, b] in lines {
+        let (dx, dy) = (values[b] - values[a], values[b + 1] - values[a + 1]);
+        for (along, across, offset) in [(dx, dy, 1), (dy, dx, 0)] {
+            if across != 0.0 && across.abs() <= slope * along.abs() {
+                let (ra, rb) = (root(&mut parent, a + offset), root(&mut parent, b + offset));
+                parent[ra] = rb;
+            }
+        }
+    }
+    let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for i in 0..values.len() {
+        let r = root(&mut parent, i);
+        groups.entry(r).or_default().push(i);
+    }
+    let mut out = values.to_vec();
+    for members in groups.values().filter(|m| m.len() > 1) {
+        let value = if members.iter().any(|&i| values[i] == 0.0) {
+            0.0
+        } else {
+            members.iter().map(|&i| values[i]).sum::<f64>() / members.len() as f64
+        };
+        for &i in members {
+            out[i] = value;
+        }
+    }
+    out
+}
+
 /// Each loop's literals (coordinates and radius), loop by loop.
 pub fn loop_members(slots: &[Slot]) -> Vec<Vec<usize>> {
     let loops = slots.iter().filter_map(|s| s.lp).max().map_or(0, |m| m + 1);
@@ -256,5 +337,34 @@ mod tests {
         assert_eq!(depths, vec![0.33, 0.38, 0.16]);
         // the rings' sketch is now one sketch with two loops
         assert_eq!(multi_loop_sketches(&slots).len(), 2);
+    }
+
+    #[test]
+    fn nearly_axis_parallel_lines_are_straightened() {
+        // dev part 00211465's bar end as a perturbed start leaves it: its top 7 degrees off
+        let p = Program::parse(
+            "import cadquery as cq\n\
+             wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
+             loop0=wp_sketch0.moveTo(0.0513, 0.0).lineTo(0.0513, 0.1016).lineTo(0.0, 0.108).lineTo(0.0, 0.0).close()\n\
+             loop1=wp_sketch0.moveTo(0.3, 0.0).lineTo(0.4, 0.05).threePointArc((0.35, 0.09), (0.3, 0.05)).close()\n\
+             solid0=wp_sketch0.add(loop0).add(loop1).extrude(0.75, both=True)\n\
+             solid=solid0\n",
+        )
+        .unwrap();
+        let values: Vec<f64> = p.literals().iter().map(|l| l.value).collect();
+        let lines = lines(&p);
+        // the quad's four sides (the closing one from (0, 0) to itself), the second
+        // loop's first line and its closing line
+        assert_eq!(lines.len(), 6, "{lines:?}");
+        let v = aligned(&values, &lines, 10f64.to_radians());
+        let quad: Vec<f64> = (9..17).map(|i| v[i]).collect();
+        let top = (0.1016 + 0.108) / 2.0;
+        assert_eq!(quad, vec![0.0513, 0.0, 0.0513, top, 0.0, top, 0.0, 0.0]);
+        // 27 degrees is a slope, not a slip; the arc's end closes a vertical line
+        assert_eq!(v[19..21], values[19..21]);
+        assert_eq!(
+            aligned(&values, &lines, 5f64.to_radians())[..17],
+            values[..17]
+        );
     }
 }

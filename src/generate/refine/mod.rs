@@ -70,6 +70,12 @@ const TWIN_CLOSENESS: f64 = 0.25;
 /// How much agreement (224 px) making twins one may cost.
 const TWIN_SLACK: f64 = 0.01;
 
+/// Lines this many degrees or less off a sketch axis are straightened before the search
+/// (`layout::aligned`): a perturbed start's are up to 18 degrees off.
+const ALIGN_ANGLE: f64 = 20.0;
+/// How much agreement (224 px) straightening must gain to be kept.
+const ALIGN_GAIN: f64 = 0.002;
+
 /// What a profile CadQuery cannot build costs in agreement (more than any picture gives).
 const UNBUILDABLE: f64 = 2.0;
 
@@ -329,6 +335,12 @@ pub fn refine(
         if fine.score(&merged) >= before.total - TWIN_SLACK {
             (slots, values) = (merged_slots, merged);
         }
+    }
+    // lines a few degrees off a sketch axis are straightened first when the picture
+    // clearly prefers that (a proposal's slanted lines are mostly meant)
+    let straight = layout::aligned(&values, &layout::lines(program), ALIGN_ANGLE.to_radians());
+    if straight != values && fine.score(&straight) >= fine.score(&values) + ALIGN_GAIN {
+        values = straight;
     }
     let mut search = Search {
         program,
