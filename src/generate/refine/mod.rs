@@ -376,7 +376,11 @@ pub fn refine(
         .expect("same program, same count");
     refined.round_numbers_to(crate::data::program::OUTPUT_DECIMALS);
     let rounded: Vec<f64> = refined.literals().iter().map(|l| l.value).collect();
-    let after = fine.agreement(&rounded).unwrap_or_default();
+    let mut after = fine.agreement(&rounded).unwrap_or_default();
+    let speck = SPECK_PX * search.pixel(picture.size);
+    if let Some((cleaned, a)) = without_specks(&refined, picture, speck, after.total) {
+        (refined, after) = (cleaned, a);
+    }
     // never hand back something the picture likes less than the start
     let keep_start = after.total < before.total;
     Refined {
@@ -389,10 +393,80 @@ pub fn refine(
     }
 }
 
+/// Holes smaller than this many pixels of the picture are specks: refinement shrank a
+/// hole the part does not have.
+const SPECK_PX: f64 = 3.0;
+
+/// `program` without the inner loops (holes) whose box is smaller than `speck` on both
+/// sides, with its agreement, when the picture likes it at least as well (`agreement` is
+/// the program's own); None when there is nothing to drop.
+fn without_specks(
+    program: &Program,
+    picture: &Picture,
+    speck: f64,
+    agreement_now: f64,
+) -> Option<(Program, Agreement)> {
+    let mut cleaned = program.clone();
+    let mut dropped = false;
+    for sketch in &mut cleaned.sketches {
+        let count = sketch.loops.len();
+        sketch.loops.retain(|l| count == 1 || !is_speck(l, speck));
+        dropped |= sketch.loops.len() < count;
+    }
+    if !dropped || cleaned.sketches.iter().any(|s| s.loops.is_empty()) {
+        return None;
+    }
+    let a = agreement(&cleaned, picture)?;
+    (a.total >= agreement_now).then_some((cleaned, a))
+}
+
+fn is_speck(l: &crate::data::Loop, speck: f64) -> bool {
+    use crate::data::{Curve, Loop};
+    match l {
+        Loop::Circle { radius, .. } => 2.0 * radius.abs() < speck,
+        Loop::Path { start, curves } => {
+            let points = std::iter::once(start).chain(curves.iter().flat_map(|c| match c {
+                Curve::Line { to } => vec![to],
+                Curve::Arc { mid, to } => vec![mid, to],
+            }));
+            let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+            for p in points {
+                for k in 0..2 {
+                    lo[k] = lo[k].min(p[k]);
+                    hi[k] = hi[k].max(p[k]);
+                }
+            }
+            hi[0] - lo[0] < speck && hi[1] - lo[1] < speck
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::data::LiteralRole;
+
+    #[test]
+    fn a_hole_shrunk_to_a_speck_is_dropped() {
+        // the example bracket's answer before this rule: a 0.011-wide hole at a corner
+        let code = "import cadquery as cq\n\
+            wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(-0.76, -0.47, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
+            loop0=wp_sketch0.moveTo(1.4279, 0.0).lineTo(1.4279, 0.22).lineTo(0.2112, 0.22).lineTo(0.2112, 0.8658).lineTo(0.0, 0.8658).lineTo(0.0, 0.0).close()\n\
+            loop1=wp_sketch0.moveTo(0.691, 0.2266).circle(0.0056)\n\
+            solid0=wp_sketch0.add(loop0).add(loop1).extrude(0.2835, both=True)\n\
+            solid=solid0\n";
+        let with_speck = Program::parse(code).unwrap();
+        let mut clean = with_speck.clone();
+        clean.sketches[0].loops.truncate(1);
+        let picture = crate::generate::retrieval::native_picture(&clean).unwrap();
+        let now = agreement(&with_speck, &picture).unwrap().total;
+        let (dropped, a) = without_specks(&with_speck, &picture, 0.016, now).unwrap();
+        assert_eq!(dropped, clean);
+        assert!(a.total >= now);
+        // a hole the size of a few pixels stays; so does a lone loop
+        assert!(without_specks(&with_speck, &picture, 0.005, now).is_none());
+        assert!(without_specks(&clean, &picture, 10.0, 0.0).is_none());
+    }
     use crate::generate::retrieval::native_picture;
 
     #[test]
