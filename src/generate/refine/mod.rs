@@ -425,17 +425,13 @@ fn is_speck(l: &crate::data::Loop, speck: f64) -> bool {
     match l {
         Loop::Circle { radius, .. } => 2.0 * radius.abs() < speck,
         Loop::Path { start, curves } => {
-            let points = std::iter::once(start).chain(curves.iter().flat_map(|c| match c {
-                Curve::Line { to } => vec![to],
-                Curve::Arc { mid, to } => vec![mid, to],
-            }));
-            let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
-            for p in points {
-                for k in 0..2 {
-                    lo[k] = lo[k].min(p[k]);
-                    hi[k] = hi[k].max(p[k]);
-                }
-            }
+            let points: Vec<_> = std::iter::once(*start)
+                .chain(curves.iter().flat_map(|c| match c {
+                    Curve::Line { to } => vec![*to],
+                    Curve::Arc { mid, to } => vec![*mid, *to],
+                }))
+                .collect();
+            let [lo, hi] = crate::data::region::bounds(&points);
             hi[0] - lo[0] < speck && hi[1] - lo[1] < speck
         }
     }
