@@ -18,6 +18,17 @@ fn generate(args: &[&str]) -> Output {
         .expect("run cadquery-lsp generate")
 }
 
+/// Runs generate with `args` (which ask for --json), checks it succeeded, and parses stdout.
+fn generate_json(args: &[&str]) -> serde_json::Value {
+    let out = generate(args);
+    assert!(
+        out.status.success(),
+        "generate {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
 fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bracket.png")
 }
@@ -40,7 +51,7 @@ fn photo_like(path: &Path) {
 
 /// Runs generate --json on a picture and re-executes every suggestion in a fresh pool.
 fn assert_all_suggestions_build(picture: &Path) -> usize {
-    let out = generate(&[
+    let json = generate_json(&[
         picture.to_str().unwrap(),
         "--json",
         "--budget",
@@ -48,13 +59,6 @@ fn assert_all_suggestions_build(picture: &Path) -> usize {
         "-n",
         "4",
     ]);
-    assert!(
-        out.status.success(),
-        "generate {} failed: {}",
-        picture.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     let suggestions = json["suggestions"].as_array().expect("suggestions");
     assert!(!suggestions.is_empty());
     let pool = runtime_common::pool(2, Duration::from_secs(30));
@@ -101,6 +105,33 @@ fn assert_refused(path: &Path, expected: &str) {
         out.stdout.is_empty(),
         "no code printed for a refused picture"
     );
+}
+
+#[test]
+fn the_answer_depends_only_on_the_picture_and_the_seed() {
+    // refinement budgets count evaluations, so two runs agree to the last digit however
+    // loaded the machine is (the time limit is far away here)
+    let run = || {
+        let json = generate_json(&[
+            example().to_str().unwrap(),
+            "--json",
+            "--evaluations",
+            "150",
+            "--budget",
+            "120",
+            "-n",
+            "3",
+        ]);
+        assert_eq!(json["stats"]["refine_cut_short"], 0);
+        assert!(json["stats"]["refine_evaluations"].as_u64().unwrap() > 0);
+        json["suggestions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["code"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(), run());
 }
 
 #[test]
@@ -214,7 +245,7 @@ fn example_script() -> &'static str {
 
 #[test]
 fn the_built_in_model_joins_as_a_source_and_its_picks_build_too() {
-    let out = generate(&[
+    let json = generate_json(&[
         example().to_str().unwrap(),
         "--json",
         "--builtin-model",
@@ -222,12 +253,6 @@ fn the_built_in_model_joins_as_a_source_and_its_picks_build_too() {
         "-n",
         "3",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let sources = json["sources"].to_string();
     assert!(sources.contains("model: built in"), "{sources}");
     // the model's proposals were executed with the others (whether or not one ranks first)

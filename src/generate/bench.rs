@@ -24,8 +24,11 @@ pub struct BenchArgs {
     /// Add the model built into the binary.
     #[arg(long)]
     pub builtin_model: bool,
-    /// Refinement seconds per picture.
-    #[arg(long, default_value_t = 6.0)]
+    /// Native evaluations per refined candidate (as `generate --evaluations`).
+    #[arg(long, default_value_t = 900)]
+    pub evaluations: usize,
+    /// Wall-clock limit of each refinement (as `generate --budget`).
+    #[arg(long, default_value_t = 20.0)]
     pub budget: f64,
     #[arg(long)]
     pub python: Option<PathBuf>,
@@ -70,11 +73,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         let opts = GenerateOptions {
             refine_top: if refine { 2 } else { 0 },
             refine_time: std::time::Duration::from_secs_f64(args.budget),
+            refine_evaluations: args.evaluations,
             ..GenerateOptions::default()
         };
         let mut seconds = Vec::new();
         let mut executions = Vec::new();
         let mut evaluations = Vec::new();
+        let mut cut_short = 0;
         for (_, path) in &pictures {
             let picture = Picture::load(path)?;
             let t = Instant::now();
@@ -88,17 +93,19 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             seconds.push(t.elapsed().as_secs_f64());
             executions.push(stats.executions as f64);
             evaluations.push(stats.refine_evaluations as f64);
+            cut_short += stats.refine_cut_short;
         }
         seconds.sort_by(f64::total_cmp);
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
         println!(
-            "{:<18} p50 {:.2} s  p90 {:.2} s  max {:.2} s  executions/picture {:.1}  native evaluations/picture {:.0}",
+            "{:<18} p50 {:.2} s  p90 {:.2} s  max {:.2} s  executions/picture {:.1}  native evaluations/picture {:.0}  refinements cut short by time {}",
             if refine { "with refinement" } else { "without refinement" },
             percentile(&seconds, 0.5),
             percentile(&seconds, 0.9),
             seconds[seconds.len() - 1],
             mean(&executions),
             mean(&evaluations),
+            cut_short,
         );
     }
     Ok(())

@@ -34,8 +34,14 @@ pub struct GenerateArgs {
     /// Write each suggestion's render beside the input picture into this folder.
     #[arg(long)]
     pub renders: Option<PathBuf>,
-    /// Seconds per picture for refinement (the rest of the pipeline comes on top).
-    #[arg(long, default_value_t = 6.0)]
+    /// Native evaluations (renders) per refined candidate: the refinement budget. The
+    /// answer depends only on the picture, this and --seed.
+    #[arg(long, default_value_t = 900)]
+    pub evaluations: usize,
+    /// Wall-clock limit in seconds of each refinement (candidates refine side by side):
+    /// a safety net for slow machines. When it stops refinement early, the answer depends
+    /// on the machine's load, and the summary says so.
+    #[arg(long, default_value_t = 20.0)]
     pub budget: f64,
     /// Skip refinement (rank the proposals as they are).
     #[arg(long)]
@@ -112,6 +118,7 @@ fn options(args: &GenerateArgs) -> GenerateOptions {
     let mut opts = GenerateOptions {
         suggestions: args.n.max(1),
         refine_time: Duration::from_secs_f64(args.budget.max(0.0)),
+        refine_evaluations: args.evaluations,
         seed: args.seed,
         ..GenerateOptions::default()
     };
@@ -177,6 +184,13 @@ fn run_one(args: &GenerateArgs, config: &GeneratorConfig, image: &Path) -> anyho
         "{} proposals, {} executions ({} valid), {} refine evaluations, {seconds:.1} s",
         stats.proposals, stats.executions, stats.valid, stats.refine_evaluations
     )?;
+    if stats.refine_cut_short > 0 {
+        writeln!(
+            err,
+            "note: --budget {} s stopped {} refinement(s) before their {} evaluations; the answer depends on this machine's load",
+            args.budget, stats.refine_cut_short, args.evaluations
+        )?;
+    }
     for path in &written {
         writeln!(err, "render: {}", path.display())?;
     }
@@ -356,6 +370,16 @@ fn run_batch(
     std::fs::write(&manifest, text)
         .with_context(|| format!("cannot write {}", manifest.display()))?;
     let failed = lines.iter().filter(|l| l["ok"] != true).count();
+    let cut_short = lines
+        .iter()
+        .filter(|l| l["stats"]["refine_cut_short"].as_u64().unwrap_or(0) > 0)
+        .count();
+    if cut_short > 0 {
+        eprintln!(
+            "note: --budget {} s stopped refinement early on {cut_short} picture(s); their answers depend on this machine's load",
+            args.budget
+        );
+    }
     let mut times = times.into_inner().unwrap();
     times.sort_by(f64::total_cmp);
     eprintln!(

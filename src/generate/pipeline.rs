@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use rayon::prelude::*;
+
 use super::native::{self, Scene};
 use super::picture::Picture;
 use super::proposals::{Proposal, ProposalSource};
@@ -25,9 +27,15 @@ pub struct GenerateOptions {
     pub variants_of: usize,
     /// Refine this many of the best candidates (0: no refinement).
     pub refine_top: usize,
+    /// Look at this many of the best candidates with a short coarse refinement first,
+    /// and give the full one to the `refine_top` that got furthest.
+    pub screen_top: usize,
+    /// Native evaluations of each coarse look.
+    pub screen_evaluations: usize,
     /// Native evaluations per refined candidate (deterministic for a seed).
     pub refine_evaluations: usize,
-    /// Wall-clock limit for all refinement together (a safety net).
+    /// Wall-clock limit of each refinement (they run side by side); a safety net that
+    /// makes a run depend on the machine's load when it bites.
     pub refine_time: Duration,
     pub seed: u64,
 }
@@ -39,8 +47,10 @@ impl Default for GenerateOptions {
             per_source: 16,
             variants_of: 3,
             refine_top: 2,
+            screen_top: 6,
+            screen_evaluations: 200,
             refine_evaluations: 900,
-            refine_time: Duration::from_secs(8),
+            refine_time: Duration::from_secs(20),
             seed: 0,
         }
     }
@@ -85,6 +95,8 @@ pub struct GenerateStats {
     pub executions: usize,
     pub valid: usize,
     pub refine_evaluations: usize,
+    /// Refinements the time limit stopped early (their result depends on the load).
+    pub refine_cut_short: usize,
     pub seconds_propose: f64,
     pub seconds_execute: f64,
     pub seconds_score: f64,
@@ -311,26 +323,80 @@ pub fn generate(
         candidates.sort_by(|a, b| b.agreement.total.total_cmp(&a.agreement.total));
     }
     stats.seconds_score = t.elapsed().as_secs_f64();
-    // 4. refine the best few; the refined program must build again in CadQuery
+    // 4. refine. A short coarse run on each of the best `screen_top` candidates shows
+    // where each can get (the rank before refinement says little: on the dev part
+    // 00002718 the right channel started fifth); the best `refine_top` of those get the
+    // full run, from where the coarse run left them. Candidates refine side by side (the
+    // native renderer is single-threaded), and budgets count evaluations, so the answer
+    // does not depend on the machine's load. A refined program must build in CadQuery.
     let t = Instant::now();
+    check()?;
+    let budget = |evaluations| RefineBudget {
+        evaluations,
+        time: opts.refine_time,
+    };
     let top = opts.refine_top.min(candidates.len());
+    let mut starts: Vec<(usize, Program)> = candidates
+        .iter()
+        .take(top)
+        .enumerate()
+        .map(|(i, c)| (i, c.program.clone()))
+        .collect();
+    let screened = opts.screen_top.min(candidates.len());
+    if top > 0 && screened > top {
+        let coarse: Vec<refine::Refined> = candidates[..screened]
+            .par_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                refine::refine_with(
+                    &c.program,
+                    picture,
+                    budget(opts.screen_evaluations),
+                    refine::Schedule::Coarse,
+                    opts.seed + i as u64,
+                    progress,
+                    cancel,
+                )
+            })
+            .collect();
+        stats.refine_evaluations += coarse.iter().map(|r| r.evaluations).sum::<usize>();
+        stats.refine_cut_short += coarse.iter().filter(|r| r.cut_short).count();
+        for (c, r) in candidates.iter().zip(&coarse) {
+            tracing::debug!(
+                source = c.source,
+                before = c.agreement.total,
+                after = r.after.total,
+                "coarse look"
+            );
+        }
+        let mut order: Vec<usize> = (0..screened).collect();
+        order.sort_by(|&a, &b| coarse[b].after.total.total_cmp(&coarse[a].after.total));
+        starts = order
+            .into_iter()
+            .take(top)
+            .map(|i| (i, coarse[i].program.clone()))
+            .collect();
+    }
+    check()?;
+    let results: Vec<refine::Refined> = starts
+        .par_iter()
+        .map(|(i, program)| {
+            refine::refine(
+                program,
+                picture,
+                budget(opts.refine_evaluations),
+                opts.seed + *i as u64,
+                progress,
+                cancel,
+            )
+        })
+        .collect();
+    check()?;
     let mut refined = Vec::new();
-    for (i, c) in candidates.iter().take(top).enumerate() {
-        check()?;
-        let left = opts.refine_time.saturating_sub(t.elapsed());
-        let budget = RefineBudget {
-            evaluations: opts.refine_evaluations,
-            time: left / (top - i) as u32,
-        };
-        let r = refine::refine(
-            &c.program,
-            picture,
-            budget,
-            opts.seed + i as u64,
-            progress,
-            cancel,
-        );
+    for ((i, _), r) in starts.iter().zip(results) {
+        let c = &candidates[*i];
         stats.refine_evaluations += r.evaluations;
+        stats.refine_cut_short += usize::from(r.cut_short);
         if r.after.total <= c.agreement.total {
             continue;
         }

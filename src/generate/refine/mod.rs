@@ -61,6 +61,9 @@ pub struct Refined {
     pub elapsed: Duration,
     /// Groups of numbers snapped to one value.
     pub snapped: usize,
+    /// The time limit stopped it before its evaluations were spent: the result then
+    /// depends on the machine's speed and load.
+    pub cut_short: bool,
 }
 
 /// How far apart (a share of the sketch's extent) a feature's numbers may be from an
@@ -75,6 +78,12 @@ const TWIN_SLACK: f64 = 0.01;
 const ALIGN_ANGLE: f64 = 20.0;
 /// How much agreement (224 px) straightening must gain to be kept.
 const ALIGN_GAIN: f64 = 0.002;
+
+/// How far off a mirror symmetry (a share of the points' extent) a sketch may be for
+/// refinement to try it exact (`snap::symmetric_versions`), and what that may cost in
+/// agreement (224 px) before the search.
+const SYMMETRY_SHARE: f64 = 0.12;
+const SYMMETRY_SLACK: f64 = 0.01;
 
 /// What a profile CadQuery cannot build costs in agreement (more than any picture gives).
 const UNBUILDABLE: f64 = 2.0;
@@ -158,7 +167,11 @@ impl Search<'_> {
     }
 
     fn stopped(&self) -> bool {
-        self.start.elapsed() > self.budget.time || self.cancel.is_cancelled()
+        self.out_of_time() || self.cancel.is_cancelled()
+    }
+
+    fn out_of_time(&self) -> bool {
+        self.start.elapsed() > self.budget.time
     }
 
     fn report(&self, size: u32, best: f64) {
@@ -268,6 +281,31 @@ impl Search<'_> {
         self.used += judge.evaluations;
     }
 
+    /// Makes each point set that is within `share` of a mirror symmetry exactly
+    /// symmetric (`snap::symmetric_versions`, the best-scoring axis), kept when the
+    /// score drops by at most `slack`.
+    fn symmetrize(&mut self, factor: u32, share: f64, slack: f64) {
+        let mut judge = Judge::new(self.picture, factor, self.program);
+        let mut best = judge.score(&self.values);
+        for set in snap::symmetry_sets(&self.slots) {
+            if self.stopped() {
+                break;
+            }
+            let tried = snap::symmetric_versions(&self.values, &set, share)
+                .into_iter()
+                .map(|t| (judge.score(&t), t))
+                .reduce(|a, b| if b.0 > a.0 { b } else { a });
+            if let Some((s, t)) = tried {
+                if s >= best - slack {
+                    best = best.max(s);
+                    self.values = t;
+                    self.snapped += 1;
+                }
+            }
+        }
+        self.used += judge.evaluations;
+    }
+
     /// Rounds to DeepCAD's grids (see `grid`): the whole part at a DeepCAD size on the
     /// 1/128 grid, or failing that each sketch on its own grid at the best-scoring of its
     /// likely scales; each kept when the score drops by at most `slack`.
@@ -304,10 +342,41 @@ impl Search<'_> {
     }
 }
 
+/// How thoroughly to refine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedule {
+    /// Coarse to fine up to the picture's full size, with snapping and grid rounding:
+    /// the answer.
+    Full,
+    /// At 112 and 224 px only, nothing snapped: a cheap look at where a candidate can
+    /// get, to choose which candidates deserve the full run.
+    Coarse,
+}
+
 pub fn refine(
     program: &Program,
     picture: &Picture,
     budget: RefineBudget,
+    seed: u64,
+    progress: &dyn ProgressSink,
+    cancel: &CancellationToken,
+) -> Refined {
+    refine_with(
+        program,
+        picture,
+        budget,
+        Schedule::Full,
+        seed,
+        progress,
+        cancel,
+    )
+}
+
+pub fn refine_with(
+    program: &Program,
+    picture: &Picture,
+    budget: RefineBudget,
+    schedule: Schedule,
     seed: u64,
     progress: &dyn ProgressSink,
     cancel: &CancellationToken,
@@ -362,14 +431,25 @@ pub fn refine(
         first_px,
         relative_first,
     };
-    search.search(&stage(4, 0.3, 3.0, true));
-    search.search(&stage(2, 0.6, 2.0, false));
-    search.snap(2, 1.5, 0.003);
-    search.search(&stage(2, 0.75, 1.5, false));
-    search.search(&stage(1, 1.0, 1.5, false));
-    search.snap(1, 2.0, 0.0015);
-    search.values = anchor::reanchored(&search.slots, &start_values, &search.values);
-    search.snap_to_grid(2, 0.003);
+    match schedule {
+        Schedule::Full => {
+            search.symmetrize(2, SYMMETRY_SHARE, SYMMETRY_SLACK);
+            search.search(&stage(4, 0.3, 3.0, true));
+            search.search(&stage(2, 0.6, 2.0, false));
+            search.symmetrize(2, SYMMETRY_SHARE, 0.003);
+            search.snap(2, 1.5, 0.003);
+            search.search(&stage(2, 0.75, 1.5, false));
+            search.search(&stage(1, 1.0, 1.5, false));
+            search.snap(1, 2.0, 0.0015);
+            search.values = anchor::reanchored(&search.slots, &start_values, &search.values);
+            search.snap_to_grid(2, 0.003);
+        }
+        Schedule::Coarse => {
+            search.search(&stage(4, 0.5, 3.0, true));
+            search.search(&stage(2, 1.0, 2.0, false));
+        }
+    }
+    let cut_short = search.out_of_time();
     let mut refined = program.clone();
     refined
         .set_literals(&search.values)
@@ -390,6 +470,7 @@ pub fn refine(
         evaluations: search.used + fine.evaluations - 1,
         elapsed: start.elapsed(),
         snapped: search.snapped,
+        cut_short,
     }
 }
 
