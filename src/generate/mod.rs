@@ -12,6 +12,7 @@ pub mod proposals;
 pub mod refine;
 pub mod retrieval;
 pub mod score;
+mod side_by_side;
 pub mod variants;
 
 pub use generator::{Generator, GeneratorConfig};

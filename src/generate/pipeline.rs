@@ -11,6 +11,7 @@ use super::picture::Picture;
 use super::proposals::{Proposal, ProposalSource};
 use super::refine::{self, RefineBudget};
 use super::score::Agreement;
+use super::side_by_side::CombinedProgress;
 use super::variants::variants;
 use crate::data::Program;
 use crate::progress::{CancellationToken, ProgressEvent, ProgressSink};
@@ -343,7 +344,19 @@ pub fn generate(
         .map(|(i, c)| (i, c.program.clone()))
         .collect();
     let screened = opts.screen_top.min(candidates.len());
-    if top > 0 && screened > top {
+    let screening = top > 0 && screened > top;
+    // one count over every refinement of the picture, coarse looks first
+    let mut budgets = Vec::new();
+    if screening {
+        budgets.extend(std::iter::repeat_n(
+            opts.screen_evaluations as u64,
+            screened,
+        ));
+    }
+    budgets.extend(std::iter::repeat_n(opts.refine_evaluations as u64, top));
+    let combined = CombinedProgress::new(progress, "refine", budgets);
+    let first_full = if screening { screened } else { 0 };
+    if screening {
         let coarse: Vec<refine::Refined> = candidates[..screened]
             .par_iter()
             .enumerate()
@@ -354,7 +367,7 @@ pub fn generate(
                     budget(opts.screen_evaluations),
                     refine::Schedule::Coarse,
                     opts.seed + i as u64,
-                    progress,
+                    &combined.slot(i),
                     cancel,
                 )
             })
@@ -380,13 +393,14 @@ pub fn generate(
     check()?;
     let results: Vec<refine::Refined> = starts
         .par_iter()
-        .map(|(i, program)| {
+        .enumerate()
+        .map(|(k, (i, program))| {
             refine::refine(
                 program,
                 picture,
                 budget(opts.refine_evaluations),
                 opts.seed + *i as u64,
-                progress,
+                &combined.slot(first_full + k),
                 cancel,
             )
         })
