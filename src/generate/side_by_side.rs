@@ -28,17 +28,17 @@ impl<'a> CombinedProgress<'a> {
     }
 
     /// The sink slot `slot` reports to.
-    pub fn slot(&self, slot: usize) -> Slot<'_, 'a> {
-        Slot { all: self, slot }
+    pub fn slot(&self, slot: usize) -> SlotProgress<'_, 'a> {
+        SlotProgress { all: self, slot }
     }
 }
 
-pub struct Slot<'s, 'a> {
+pub struct SlotProgress<'s, 'a> {
     all: &'s CombinedProgress<'a>,
     slot: usize,
 }
 
-impl ProgressSink for Slot<'_, '_> {
+impl ProgressSink for SlotProgress<'_, '_> {
     fn report(&self, event: ProgressEvent) {
         let all = self.all;
         let mut done = all.done.lock().unwrap_or_else(|e| e.into_inner());

@@ -59,8 +59,10 @@ pub fn options(settings: &Settings) -> GenerateOptions {
     GenerateOptions {
         suggestions: settings.candidate_count as usize,
         refine_evaluations: settings.refine_executions as usize,
-        // refinement is the stage that scales with time; the rest is a few seconds at most
-        refine_time: budget / 2,
+        // refinement is the stage that scales with time (the rest is a few seconds at
+        // most); each refinement gets this safety net, and a coarse look comes before the
+        // full run, so the two phases stay within half the budget
+        refine_time: budget / 4,
         ..GenerateOptions::default()
     }
 }
