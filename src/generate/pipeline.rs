@@ -346,16 +346,11 @@ pub fn generate(
     let screened = opts.screen_top.min(candidates.len());
     let screening = top > 0 && screened > top;
     // one count over every refinement of the picture, coarse looks first
-    let mut budgets = Vec::new();
-    if screening {
-        budgets.extend(std::iter::repeat_n(
-            opts.screen_evaluations as u64,
-            screened,
-        ));
-    }
-    budgets.extend(std::iter::repeat_n(opts.refine_evaluations as u64, top));
-    let combined = CombinedProgress::new(progress, "refine", budgets);
     let first_full = if screening { screened } else { 0 };
+    let budgets = std::iter::repeat_n(opts.screen_evaluations as u64, first_full)
+        .chain(std::iter::repeat_n(opts.refine_evaluations as u64, top))
+        .collect();
+    let combined = CombinedProgress::new(progress, "refine", budgets);
     if screening {
         let coarse: Vec<refine::Refined> = candidates[..screened]
             .par_iter()

@@ -151,9 +151,7 @@ mod tests {
         let mut v = s.clone();
         // one zero x of the outer loop moved alone: the zeros no longer share a value
         let zero_x = (0..slots.len())
-            .find(|&i| {
-                slots[i].role == LiteralRole::Coordinate && slots[i].axis == 0 && s[i] == 0.0
-            })
+            .find(|&i| slots[i].is_coordinate_on(0) && s[i] == 0.0)
             .unwrap();
         v[zero_x] = 0.01;
         assert_eq!(reanchored(&slots, &s, &v), v);

@@ -15,6 +15,13 @@ pub struct Slot {
     pub axis: u8,
 }
 
+impl Slot {
+    /// A sketch coordinate along `axis` (0 = x, 1 = y).
+    pub fn is_coordinate_on(&self, axis: u8) -> bool {
+        self.role == LiteralRole::Coordinate && self.axis == axis
+    }
+}
+
 /// Slots in `Program::literals()` order.
 pub fn layout(program: &Program) -> Vec<Slot> {
     use LiteralRole as R;

@@ -105,7 +105,7 @@ pub fn moves(slots: &[Slot], values: &[f64]) -> Vec<Move> {
         for axis in 0..2u8 {
             let shift = members
                 .iter()
-                .filter(|&&i| slots[i].role == LiteralRole::Coordinate && slots[i].axis == axis)
+                .filter(|&&i| slots[i].is_coordinate_on(axis))
                 .map(|&i| (i, 1.0))
                 .collect();
             out.extend(Move::new(shift));
@@ -133,8 +133,7 @@ fn stretches<'a>(
 /// (radii scale with a uniform growth only). The step is relative: a step of 0.01 grows
 /// by 1 %.
 fn scaled(members: &[usize], slots: &[Slot], values: &[f64], axes: [bool; 2]) -> Option<Move> {
-    let coordinate =
-        |i: usize, axis: u8| slots[i].role == LiteralRole::Coordinate && slots[i].axis == axis;
+    let coordinate = |i: usize, axis: u8| slots[i].is_coordinate_on(axis);
     let centre = |axis: u8| {
         let (lo, hi) = members
             .iter()

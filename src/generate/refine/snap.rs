@@ -6,7 +6,6 @@
 
 use super::layout::{loop_members, multi_loop_sketches, Slot};
 use super::moves::{length_like, movable, same_kind, ZERO};
-use crate::data::LiteralRole;
 
 /// A relation snapping can impose on a group of numbers.
 #[derive(Debug, Clone, Copy)]
@@ -145,7 +144,7 @@ fn mirror_sets(slots: &[Slot], values: &[f64], tol: f64) -> Vec<Vec<usize>> {
                 members
                     .iter()
                     .copied()
-                    .filter(|&i| slots[i].role == LiteralRole::Coordinate && slots[i].axis == axis)
+                    .filter(|&i| slots[i].is_coordinate_on(axis))
                     .collect(),
             );
         }
@@ -196,16 +195,13 @@ fn mirror_partners(values: &[f64], set: &[usize]) -> Vec<(usize, usize, f64)> {
 /// multi-loop sketch's, as (x literal, y literal) pairs.
 pub fn symmetry_sets(slots: &[Slot]) -> Vec<Vec<(usize, usize)>> {
     let points = |members: &Vec<usize>| -> Vec<(usize, usize)> {
-        let coordinate = |i: usize| slots[i].role == LiteralRole::Coordinate;
-        let xs = members
-            .iter()
-            .copied()
-            .filter(|&i| coordinate(i) && slots[i].axis == 0);
-        let ys = members
-            .iter()
-            .copied()
-            .filter(|&i| coordinate(i) && slots[i].axis == 1);
-        xs.zip(ys).collect()
+        let on = |axis: u8| {
+            members
+                .iter()
+                .copied()
+                .filter(move |&i| slots[i].is_coordinate_on(axis))
+        };
+        on(0).zip(on(1)).collect()
     };
     loop_members(slots)
         .iter()
@@ -225,14 +221,7 @@ pub fn symmetry_sets(slots: &[Slot]) -> Vec<Vec<(usize, usize)>> {
 pub fn symmetric_versions(values: &[f64], points: &[(usize, usize)], share: f64) -> Vec<Vec<f64>> {
     let at = |k: usize| [values[points[k].0], values[points[k].1]];
     let n = points.len();
-    let mut lo = [f64::INFINITY; 2];
-    let mut hi = [f64::NEG_INFINITY; 2];
-    for k in 0..n {
-        for a in 0..2 {
-            lo[a] = lo[a].min(at(k)[a]);
-            hi[a] = hi[a].max(at(k)[a]);
-        }
-    }
+    let [lo, hi] = crate::data::region::bounds(&(0..n).map(at).collect::<Vec<_>>());
     let extent = (hi[0] - lo[0]).max(hi[1] - lo[1]);
     let mut out: Vec<Vec<f64>> = Vec::new();
     // `flip`: the axis the mirror negates
