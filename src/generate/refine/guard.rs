@@ -19,31 +19,50 @@ pub fn keeps_meaning(role: LiteralRole, old: f64, new: f64, pixel: f64) -> bool 
 /// printed precision), and OCCT refuses a face with a zero-length edge.
 const SAME_POINT: f64 = 1.5e-4;
 
-/// Whether some loop of the program crosses itself or has a (near) zero-length edge.
-/// CadQuery does not build such a profile (the face fails or comes out inverted), so
-/// refinement must not walk into one even where the ray caster's even-odd fill looks
-/// right.
+/// Whether some loop of the program crosses itself or has a (near) zero-length edge, or
+/// some sketch has one circle twice. CadQuery does not build such a profile as the ray
+/// caster's even-odd fill shows it (the face fails, comes out inverted, or a ring of no
+/// width comes out a disc), so refinement must not walk into one even where the picture
+/// likes it.
 pub fn has_bad_loop(program: &Program) -> bool {
-    program.sketches.iter().flat_map(|s| &s.loops).any(|lp| {
-        let Loop::Path { start, curves } = lp else {
-            return false;
-        };
-        // arcs as two chords through their middle point: enough to see a loop fold over
-        let mut points = vec![*start];
-        for c in curves {
-            if let Curve::Arc { mid, .. } = c {
-                points.push(*mid);
+    program.sketches.iter().any(|s| has_double_circle(&s.loops))
+        || program.sketches.iter().flat_map(|s| &s.loops).any(|lp| {
+            let Loop::Path { start, curves } = lp else {
+                return false;
+            };
+            // arcs as two chords through their middle point: enough to see a loop fold over
+            let mut points = vec![*start];
+            for c in curves {
+                if let Curve::Arc { mid, .. } = c {
+                    points.push(*mid);
+                }
+                points.push(c.end());
             }
-            points.push(c.end());
-        }
-        // close() adds no edge when the last curve already ends at the start
-        if points.last() != Some(start) {
-            points.push(*start);
-        }
-        let degenerate = points.windows(2).any(|w| {
-            (w[0][0] - w[1][0]).abs() < SAME_POINT && (w[0][1] - w[1][1]).abs() < SAME_POINT
-        });
-        degenerate || crosses_itself(&points)
+            // close() adds no edge when the last curve already ends at the start
+            if points.last() != Some(start) {
+                points.push(*start);
+            }
+            let degenerate = points.windows(2).any(|w| {
+                (w[0][0] - w[1][0]).abs() < SAME_POINT && (w[0][1] - w[1][1]).abs() < SAME_POINT
+            });
+            degenerate || crosses_itself(&points)
+        })
+}
+
+fn has_double_circle(loops: &[Loop]) -> bool {
+    let circles: Vec<(Point2, f64)> = loops
+        .iter()
+        .filter_map(|l| match l {
+            Loop::Circle { center, radius } => Some((*center, *radius)),
+            _ => None,
+        })
+        .collect();
+    circles.iter().enumerate().any(|(k, a)| {
+        circles[k + 1..].iter().any(|b| {
+            (a.0[0] - b.0[0]).abs() < SAME_POINT
+                && (a.0[1] - b.0[1]).abs() < SAME_POINT
+                && (a.1 - b.1).abs() < SAME_POINT
+        })
     })
 }
 
@@ -52,12 +71,31 @@ pub fn has_bad_loop(program: &Program) -> bool {
 fn crosses_itself(points: &[Point2]) -> bool {
     let n = points.len().saturating_sub(1);
     (0..n).any(|i| {
-        (i + 2..n).any(|j| {
+        (i + 1..n).any(|j| {
+            let (a, b, c, d) = (points[i], points[i + 1], points[j], points[j + 1]);
             // the first and last segments share the start point
-            !(i == 0 && j == n - 1)
-                && properly_cross(points[i], points[i + 1], points[j], points[j + 1])
+            let adjacent = j == i + 1 || (i == 0 && j == n - 1);
+            overlap(a, b, c, d) || (!adjacent && properly_cross(a, b, c, d))
         })
     })
+}
+
+/// Whether two segments lie on one line and share a stretch of it (a loop that runs back
+/// over itself: CadQuery's face comes out wrong, the even-odd fill looks right).
+fn overlap(a: Point2, b: Point2, c: Point2, d: Point2) -> bool {
+    let along = [b[0] - a[0], b[1] - a[1]];
+    let length = along[0].hypot(along[1]);
+    if length < SAME_POINT {
+        return false;
+    }
+    let unit = [along[0] / length, along[1] / length];
+    let off_line = |p: Point2| ((p[0] - a[0]) * unit[1] - (p[1] - a[1]) * unit[0]).abs();
+    if off_line(c) > SAME_POINT || off_line(d) > SAME_POINT {
+        return false;
+    }
+    let at = |p: Point2| (p[0] - a[0]) * unit[0] + (p[1] - a[1]) * unit[1];
+    let (lo, hi) = (at(c).min(at(d)), at(c).max(at(d)));
+    hi.min(length) - lo.max(0.0) > SAME_POINT
 }
 
 fn properly_cross(a: Point2, b: Point2, c: Point2, d: Point2) -> bool {
@@ -102,6 +140,22 @@ mod tests {
     }
 
     #[test]
+    fn loops_that_run_back_over_themselves_are_bad() {
+        // a comb whose tooth was put back to front: the bottom edge runs back over itself
+        assert!(has_bad_loop(&square(
+            "lineTo(0.6, 0.0).lineTo(0.6, 0.1).lineTo(0.7, 0.1).lineTo(0.7, 0.0).lineTo(0.3, 0.0).lineTo(0.3, 0.2).lineTo(0.0, 0.2)"
+        )));
+        // a spike: up and straight back down
+        assert!(has_bad_loop(&square(
+            "lineTo(1.0, 0.0).lineTo(1.0, 1.0).lineTo(0.5, 1.0).lineTo(0.5, 1.5).lineTo(0.5, 1.0).lineTo(0.0, 1.0)"
+        )));
+        // lines on one line that only meet end to end are fine
+        assert!(!has_bad_loop(&square(
+            "lineTo(0.5, 0.0).lineTo(1.0, 0.0).lineTo(1.0, 1.0).lineTo(0.0, 1.0)"
+        )));
+    }
+
+    #[test]
     fn distances_keep_their_side() {
         let px = 0.01;
         assert!(keeps_meaning(LiteralRole::Distance, 0.02, 0.03, px));
@@ -109,5 +163,22 @@ mod tests {
         assert!(keeps_meaning(LiteralRole::Distance, -0.02, -0.03, px));
         assert!(!keeps_meaning(LiteralRole::Distance, 0.02, 0.001, px));
         assert!(!keeps_meaning(LiteralRole::Radius, 0.02, -0.01, px));
+    }
+    #[test]
+    fn one_circle_twice_in_a_sketch_is_bad() {
+        let sketch = |r: f64| {
+            Program::parse(&format!(
+                "import cadquery as cq\n\
+                 wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
+                 loop0=wp_sketch0.moveTo(0.5, 0.0).circle(0.5)\n\
+                 loop1=wp_sketch0.moveTo(0.5, 0.0).circle({r:?})\n\
+                 solid0=wp_sketch0.add(loop0).add(loop1).extrude(0.5)\n\
+                 solid=solid0\n"
+            ))
+            .unwrap()
+        };
+        // a ring of no width
+        assert!(has_bad_loop(&sketch(0.5)));
+        assert!(!has_bad_loop(&sketch(0.4)));
     }
 }

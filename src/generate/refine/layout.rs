@@ -69,6 +69,20 @@ pub fn layout(program: &Program) -> Vec<Slot> {
 /// The straight edges of every path loop (the closing one included), each as the literal
 /// indices of its two end points' x (y follows at the next index).
 pub fn lines(program: &Program) -> Vec<[usize; 2]> {
+    path_loops(program)
+        .into_iter()
+        .flat_map(|l| l.lines)
+        .collect()
+}
+
+/// One path loop's straight edges (see `lines`), and whether it has nothing else.
+pub struct PathLoop {
+    pub lines: Vec<[usize; 2]>,
+    pub only_lines: bool,
+}
+
+/// Every path loop's straight edges, loop by loop.
+pub fn path_loops(program: &Program) -> Vec<PathLoop> {
     let mut out = Vec::new();
     let mut i = 0usize;
     for (sketch, op) in program.sketches.iter().zip(&program.ops) {
@@ -79,11 +93,12 @@ pub fn lines(program: &Program) -> Vec<[usize; 2]> {
                 Loop::Path { curves, .. } => {
                     let start = i;
                     let mut prev = i;
+                    let mut lines = Vec::new();
                     i += 2;
                     for c in curves {
                         match c {
                             Curve::Line { .. } => {
-                                out.push([prev, i]);
+                                lines.push([prev, i]);
                                 prev = i;
                                 i += 2;
                             }
@@ -93,7 +108,9 @@ pub fn lines(program: &Program) -> Vec<[usize; 2]> {
                             }
                         }
                     }
-                    out.push([prev, start]);
+                    lines.push([prev, start]);
+                    let only_lines = lines.len() == curves.len() + 1;
+                    out.push(PathLoop { lines, only_lines });
                 }
             }
         }
@@ -103,6 +120,52 @@ pub fn lines(program: &Program) -> Vec<[usize; 2]> {
         };
     }
     out
+}
+
+/// A loop of straight lines made rectilinear: its lines alternately parallel to the
+/// sketch's x and y axes, in whichever of the two alternations moves the corners least
+/// (the coordinates each line joins are set to their mean, or 0 when one of them is 0).
+/// With it, for each line, the literal index its two ends now share (the first end's)
+/// and the other end's. DeepCAD's profiles are mostly rectilinear, and a start whose lines
+/// are far off the axes (a perturbed comb: up to 45 degrees, crossing itself) is beyond
+/// `aligned`'s reach. None when the loop cannot alternate (an odd count, arcs) or is
+/// rectilinear already.
+pub fn rectilinear(values: &[f64], lp: &PathLoop) -> Option<(Vec<f64>, Vec<[usize; 2]>)> {
+    let n = lp.lines.len();
+    if !lp.only_lines || n < 4 || n % 2 == 1 {
+        return None;
+    }
+    // offset 1 joins the y's (a line along x), 0 the x's
+    let joined = |k: usize, phase: usize| {
+        let [a, b] = lp.lines[k];
+        let o = (k + phase) % 2;
+        [a + o, b + o]
+    };
+    let cost = |phase: usize| -> f64 {
+        (0..n)
+            .map(|k| {
+                let [a, b] = joined(k, phase);
+                (values[a] - values[b]).abs()
+            })
+            .sum()
+    };
+    let phase = if cost(0) <= cost(1) { 0 } else { 1 };
+    if cost(phase) == 0.0 {
+        return None;
+    }
+    let mut out = values.to_vec();
+    let pairs: Vec<[usize; 2]> = (0..n).map(|k| joined(k, phase)).collect();
+    for &[a, b] in &pairs {
+        let (u, v) = (values[a], values[b]);
+        let value = if u == 0.0 || v == 0.0 {
+            0.0
+        } else {
+            (u + v) / 2.0
+        };
+        out[a] = value;
+        out[b] = value;
+    }
+    Some((out, pairs))
 }
 
 /// `values` with every line within `max_angle` (radians) of a sketch axis made parallel to
@@ -147,15 +210,17 @@ pub fn aligned(values: &[f64], lines: &[[usize; 2]], max_angle: f64) -> Vec<f64>
     out
 }
 
-/// Each loop's literals (coordinates and radius), loop by loop.
+/// Each loop's literals (coordinates and radius), loop by loop (a merged twin's loops
+/// are their original's, see `merge_twins`).
 pub fn loop_members(slots: &[Slot]) -> Vec<Vec<usize>> {
     let loops = slots.iter().filter_map(|s| s.lp).max().map_or(0, |m| m + 1);
     (0..loops)
-        .map(|l| {
+        .map(|l| -> Vec<usize> {
             (0..slots.len())
                 .filter(|&i| slots[i].lp == Some(l))
                 .collect()
         })
+        .filter(|members| !members.is_empty())
         .collect()
 }
 
@@ -243,9 +308,15 @@ fn sketch_numbers(s: &Sketch) -> Vec<f64> {
 }
 
 /// Makes each twin (see `twins`) one with the feature it repeats: their plane origins and
-/// loop numbers are set to their means, and the twin's loops take the loop indices of the
-/// original's, so loop moves and ties move both as one. Returns the new values.
-pub fn merge_twins(slots: &mut [Slot], values: &[f64], twins: &[(usize, usize)]) -> Vec<f64> {
+/// loop numbers are set to a blend (`weight` 0: the original's, 1: the twin's, 0.5:
+/// their means), and the twin's loops take the loop indices of the original's, so loop
+/// moves and ties move both as one. Returns the new values.
+pub fn merge_twins(
+    slots: &mut [Slot],
+    values: &[f64],
+    twins: &[(usize, usize)],
+    weight: f64,
+) -> Vec<f64> {
     let mut out = values.to_vec();
     for &(g, f) in twins {
         let of = |feature: usize| -> Vec<usize> {
@@ -261,9 +332,9 @@ pub fn merge_twins(slots: &mut [Slot], values: &[f64], twins: &[(usize, usize)])
             continue;
         }
         for (&i, &j) in a.iter().zip(&b) {
-            let mean = (out[i] + out[j]) / 2.0;
-            out[i] = mean;
-            out[j] = mean;
+            let blend = out[i] + weight * (out[j] - out[i]);
+            out[i] = blend;
+            out[j] = blend;
             slots[j].lp = slots[i].lp;
         }
     }
@@ -320,7 +391,7 @@ mod tests {
         assert!(twins(&p, 0.01).is_empty(), "too far apart at 1 %");
         let mut slots = layout(&p);
         let values: Vec<f64> = p.literals().iter().map(|l| l.value).collect();
-        let merged = merge_twins(&mut slots, &values, &twins(&p, 0.2));
+        let merged = merge_twins(&mut slots, &values, &twins(&p, 0.2), 0.5);
         let loops = loop_members(&slots);
         // the twin's loops joined the original's; the third sketch's are its own
         assert_eq!(loops.iter().filter(|l| !l.is_empty()).count(), 4);

@@ -85,6 +85,10 @@ const ALIGN_GAIN: f64 = 0.002;
 const SYMMETRY_SHARE: f64 = 0.12;
 const SYMMETRY_SLACK: f64 = 0.01;
 
+/// How far off a circle pattern (concentric, one size; a share of the larger radius) a
+/// sketch may be for refinement to try it exact (`snap::circle_pattern_versions`).
+const PATTERN_SHARE: f64 = 0.25;
+
 /// What a profile CadQuery cannot build costs in agreement (more than any picture gives).
 const UNBUILDABLE: f64 = 2.0;
 
@@ -306,6 +310,57 @@ impl Search<'_> {
         self.used += judge.evaluations;
     }
 
+    /// Makes the twins (`layout::twins`) one with what they repeat, at the blend of the
+    /// `weights` the picture likes best (see `layout::merge_twins`), when that costs at
+    /// most `TWIN_SLACK` of agreement at 224 px. Whether they were merged.
+    fn merge_twins(&mut self, twins: &[(usize, usize)], weights: &[f64]) -> bool {
+        if twins.is_empty() {
+            return false;
+        }
+        let mut judge = Judge::new(self.picture, 2, self.program);
+        let now = judge.score(&self.values);
+        let best = weights
+            .iter()
+            .map(|&w| {
+                let mut slots = self.slots.clone();
+                let values = layout::merge_twins(&mut slots, &self.values, twins, w);
+                (judge.score(&values), slots, values)
+            })
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        self.used += judge.evaluations;
+        match best {
+            Some((s, slots, values)) if s >= now - TWIN_SLACK => {
+                (self.slots, self.values) = (slots, values);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Makes each sketch's near circle patterns exact (`snap::circle_pattern_versions`),
+    /// each step kept when the score drops by at most `slack`.
+    fn patterns(&mut self, factor: u32, share: f64, slack: f64) {
+        let mut judge = Judge::new(self.picture, factor, self.program);
+        let mut best = judge.score(&self.values);
+        for circles in snap::sketch_circles(&self.slots) {
+            for trial in snap::circle_pattern_versions(&self.values, &circles, share) {
+                if self.stopped() {
+                    break;
+                }
+                let s = judge.score(&trial);
+                if s >= best - slack {
+                    best = best.max(s);
+                    self.values = trial;
+                    self.snapped += 1;
+                } else {
+                    // each version builds on the one before
+                    break;
+                }
+            }
+        }
+        self.used += judge.evaluations;
+    }
+
     /// Rounds to DeepCAD's grids (see `grid`): the whole part at a DeepCAD size on the
     /// 1/128 grid, or failing that each sketch on its own grid at the best-scoring of its
     /// likely scales; each kept when the score drops by at most `slack`.
@@ -393,29 +448,11 @@ pub fn refine_with(
         .unwrap_or(1.0);
     let mut fine = Judge::new(picture, 2, program);
     let before = fine.agreement(&start_values).unwrap_or_default();
-    // a feature that repeats another is refined as one with it, unless the picture says
-    // they differ
-    let mut slots = layout::layout(program);
-    let mut values = start_values.clone();
-    let twins = layout::twins(program, TWIN_CLOSENESS);
-    if !twins.is_empty() {
-        let mut merged_slots = slots.clone();
-        let merged = layout::merge_twins(&mut merged_slots, &start_values, &twins);
-        if fine.score(&merged) >= before.total - TWIN_SLACK {
-            (slots, values) = (merged_slots, merged);
-        }
-    }
-    // lines a few degrees off a sketch axis are straightened first when the picture
-    // clearly prefers that (a proposal's slanted lines are mostly meant)
-    let straight = layout::aligned(&values, &layout::lines(program), ALIGN_ANGLE.to_radians());
-    if straight != values && fine.score(&straight) >= fine.score(&values) + ALIGN_GAIN {
-        values = straight;
-    }
     let mut search = Search {
         program,
         picture,
-        slots,
-        values,
+        slots: layout::layout(program),
+        values: start_values.clone(),
         extent,
         rng: rand_chacha::ChaCha8Rng::seed_from_u64(seed),
         start,
@@ -425,6 +462,31 @@ pub fn refine_with(
         progress,
         cancel,
     };
+    // a feature that repeats another is refined as one with it, unless the picture says
+    // they differ
+    let twins = layout::twins(program, TWIN_CLOSENESS);
+    let merged = search.merge_twins(&twins, &[0.5]);
+    // lines a few degrees off a sketch axis are straightened first when the picture
+    // clearly prefers that (a proposal's slanted lines are mostly meant)
+    let straight = layout::aligned(
+        &search.values,
+        &layout::lines(program),
+        ALIGN_ANGLE.to_radians(),
+    );
+    if straight != search.values && fine.score(&straight) >= fine.score(&search.values) + ALIGN_GAIN
+    {
+        search.values = straight;
+    }
+    // so are loops far off the axes, when the picture clearly prefers that
+    let mut now = fine.score(&search.values);
+    for lp in layout::path_loops(program) {
+        if let Some(square) = rectilinear_untangled(program, &search.values, &lp) {
+            let s = fine.score(&square);
+            if s >= now + ALIGN_GAIN {
+                (search.values, now) = (square, s);
+            }
+        }
+    }
     let stage = |factor, until, first_px, relative_first| Stage {
         factor,
         until,
@@ -434,7 +496,13 @@ pub fn refine_with(
     match schedule {
         Schedule::Full => {
             search.symmetrize(2, SYMMETRY_SHARE, SYMMETRY_SLACK);
+            search.patterns(2, PATTERN_SHARE, SYMMETRY_SLACK);
             search.search(&stage(4, 0.3, 3.0, true));
+            // twins too far apart at the start may have come near (either one may
+            // have found the picture's numbers)
+            if !merged {
+                search.merge_twins(&twins, &[0.5, 0.0, 1.0]);
+            }
             search.search(&stage(2, 0.6, 2.0, false));
             search.symmetrize(2, SYMMETRY_SHARE, 0.003);
             search.snap(2, 1.5, 0.003);
@@ -472,6 +540,41 @@ pub fn refine_with(
         snapped: search.snapped,
         cut_short,
     }
+}
+
+/// `layout::rectilinear`'s version of a loop, untangled where it crosses itself: two
+/// parallel lines swap places (a start 15 % off puts a comb's narrow tooth back to front).
+/// None when there is no version, or no single swap untangles it.
+fn rectilinear_untangled(
+    program: &Program,
+    values: &[f64],
+    lp: &layout::PathLoop,
+) -> Option<Vec<f64>> {
+    let (square, pairs) = layout::rectilinear(values, lp)?;
+    let builds = |v: &[f64]| {
+        let mut p = program.clone();
+        p.set_literals(v).is_ok() && !guard::has_bad_loop(&p)
+    };
+    if builds(&square) {
+        return Some(square);
+    }
+    let n = pairs.len();
+    // lines k and k + 2j are parallel
+    (0..n)
+        .flat_map(|k| (k + 2..n).step_by(2).map(move |m| (k, m)))
+        .map(|(k, m)| {
+            let mut v = square.clone();
+            let (a, b) = (pairs[k], pairs[m]);
+            let (x, y) = (square[a[0]], square[b[0]]);
+            for i in a {
+                v[i] = y;
+            }
+            for i in b {
+                v[i] = x;
+            }
+            v
+        })
+        .find(|v| builds(v))
 }
 
 /// Holes smaller than this many pixels of the picture are specks: refinement shrank a
@@ -577,5 +680,50 @@ mod tests {
             (got - want).abs() < 0.03,
             "hole/outer {got:.3}, want {want:.3}"
         );
+    }
+    #[test]
+    fn a_crossed_comb_is_made_rectilinear_and_untangled() {
+        // dev part 00694405 as its perturbed start leaves it: walls up to 45 degrees off
+        // and crossing
+        let p = Program::parse(
+            "import cadquery as cq\n\
+             wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
+             loop0=wp_sketch0.moveTo(0.0358, 0.0).lineTo(0.0393, 0.056).lineTo(0.3346, 0.0512).lineTo(0.2873, 0.0).lineTo(0.3151, 0.0).lineTo(0.3589, 0.057).lineTo(0.6585, 0.0529).lineTo(0.5264, 0.0).lineTo(0.5488, 0.0).lineTo(0.6002, 0.0694).lineTo(0.0, 0.0722).lineTo(0.0, 0.0).close()\n\
+             solid0=wp_sketch0.add(loop0).extrude(0.8)\n\
+             solid=solid0\n",
+        )
+        .unwrap();
+        assert!(guard::has_bad_loop(&p));
+        let values: Vec<f64> = p.literals().iter().map(|l| l.value).collect();
+        let lp = &layout::path_loops(&p)[0];
+        let v = rectilinear_untangled(&p, &values, lp).expect("a version");
+        let mut q = p.clone();
+        q.set_literals(&v).unwrap();
+        assert!(!guard::has_bad_loop(&q), "{}", q.to_code());
+        // every line along an axis, the walls left to right as in the design
+        for &[a, b] in &lp.lines {
+            assert!(v[a] == v[b] || v[a + 1] == v[b + 1], "{}", q.to_code());
+        }
+        let walls: Vec<f64> = (0..6).map(|k| v[9 + 4 * k]).collect();
+        assert!(walls.windows(2).take(4).all(|w| w[0] < w[1]), "{walls:?}");
+        // an upright rectangle has no version; a loop with an odd count of lines neither
+        let loop_of = |path: &str| {
+            Program::parse(&format!(
+                "import cadquery as cq\n\
+                 wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
+                 loop0=wp_sketch0.{path}.close()\n\
+                 solid0=wp_sketch0.add(loop0).extrude(0.8)\n\
+                 solid=solid0\n"
+            ))
+            .unwrap()
+        };
+        for path in [
+            "moveTo(0.0, 0.0).lineTo(1.0, 0.0).lineTo(1.0, 0.5).lineTo(0.0, 0.5)",
+            "moveTo(0.0, 0.0).lineTo(1.0, 0.1).lineTo(0.4, 0.5)",
+        ] {
+            let r = loop_of(path);
+            let rv: Vec<f64> = r.literals().iter().map(|l| l.value).collect();
+            assert!(rectilinear_untangled(&r, &rv, &layout::path_loops(&r)[0]).is_none());
+        }
     }
 }

@@ -95,12 +95,13 @@ pub fn same_kind(a: &Slot, b: &Slot) -> bool {
 }
 
 /// Every move: each tie group as one number, then each loop (shift x, shift y, grow,
-/// stretch x, stretch y) and each sketch with several loops (grow, stretch x, stretch y).
+/// stretch x, stretch y) and each sketch with several loops (grow, stretch x, stretch y),
+/// these dragging along the numbers tied to theirs, so that what snapping made one stays
+/// one (a bolt pattern's radii, concentric circles, holes in a row).
 pub fn moves(slots: &[Slot], values: &[f64]) -> Vec<Move> {
-    let mut out: Vec<Move> = ties(slots, values)
-        .into_iter()
-        .filter_map(Move::new)
-        .collect();
+    let groups = ties(slots, values);
+    let mut out: Vec<Move> = groups.iter().cloned().filter_map(Move::new).collect();
+    let mut whole: Vec<Move> = Vec::new();
     for members in loop_members(slots) {
         for axis in 0..2u8 {
             let shift = members
@@ -108,14 +109,33 @@ pub fn moves(slots: &[Slot], values: &[f64]) -> Vec<Move> {
                 .filter(|&&i| slots[i].is_coordinate_on(axis))
                 .map(|&i| (i, 1.0))
                 .collect();
-            out.extend(Move::new(shift));
+            whole.extend(Move::new(shift));
         }
-        out.extend(stretches(&members, slots, values));
+        whole.extend(stretches(&members, slots, values));
     }
     for members in multi_loop_sketches(slots) {
-        out.extend(stretches(&members, slots, values));
+        whole.extend(stretches(&members, slots, values));
     }
+    out.extend(whole.into_iter().filter_map(|m| with_ties(m, &groups)));
     out
+}
+
+/// The move with every number tied to one of its own moving the same way (by the tie's
+/// sign); numbers the move names keep their own weight.
+fn with_ties(m: Move, groups: &[Vec<(usize, f64)>]) -> Option<Move> {
+    let mut along = m.along.clone();
+    for &(i, w) in &m.along {
+        let Some(group) = groups.iter().find(|g| g.iter().any(|t| t.0 == i)) else {
+            continue;
+        };
+        let sign = group.iter().find(|t| t.0 == i).map_or(1.0, |t| t.1);
+        for &(j, sj) in group {
+            if !along.iter().any(|a| a.0 == j) {
+                along.push((j, w * sj * sign));
+            }
+        }
+    }
+    Move::new(along)
 }
 
 /// Grow, stretch x, stretch y (see `scaled`).
@@ -237,5 +257,38 @@ mod tests {
         let zero_groups = t.iter().filter(|g| values[g[0].0] == 0.0).count();
         assert!(zero_groups >= 2, "{t:?}");
         assert!(t.iter().any(|g| g.len() == 1 && values[g[0].0] == 0.25));
+    }
+    #[test]
+    fn whole_loop_moves_drag_the_numbers_tied_to_theirs() {
+        // two holes of one size: growing one grows the other
+        let p = crate::data::Program::parse(
+            "import cadquery as cq\n\
+             wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
+             loop0=wp_sketch0.moveTo(0.0, 0.0).circle(1.0)\n\
+             loop1=wp_sketch0.moveTo(-0.5, 0.1).circle(0.2)\n\
+             loop2=wp_sketch0.moveTo(0.5, -0.3).circle(0.2)\n\
+             solid0=wp_sketch0.add(loop0).add(loop1).add(loop2).extrude(0.25)\n\
+             solid=solid0\n",
+        )
+        .unwrap();
+        let slots = layout(&p);
+        let values: Vec<f64> = p.literals().iter().map(|l| l.value).collect();
+        let radius = |k: usize| {
+            (0..slots.len())
+                .filter(|&i| slots[i].role == LiteralRole::Radius)
+                .nth(k)
+                .unwrap()
+        };
+        let (small, other) = (radius(1), radius(2));
+        let ms = moves(&slots, &values);
+        // loop 1's grow: its radius and its centre, nothing of loop 0
+        let grow = ms
+            .iter()
+            .skip(ties(&slots, &values).len())
+            .find(|m| m.along.iter().any(|a| a.0 == small) && m.along.len() >= 2)
+            .expect("a grow of loop 1");
+        let weight = |i: usize| grow.along.iter().find(|a| a.0 == i).map(|a| a.1);
+        assert_eq!(weight(other), weight(small), "{grow:?}");
+        assert_eq!(weight(radius(0)), None);
     }
 }

@@ -265,6 +265,93 @@ pub fn symmetric_versions(values: &[f64], points: &[(usize, usize)], share: f64)
     out
 }
 
+/// Each sketch's circles (with two or more), as the literal indices of their centre's x
+/// and y and their radius.
+pub fn sketch_circles(slots: &[Slot]) -> Vec<Vec<[usize; 3]>> {
+    let mut by_sketch: Vec<Vec<[usize; 3]>> = Vec::new();
+    for (i, slot) in slots.iter().enumerate() {
+        if slot.role != crate::data::LiteralRole::Radius || i < 2 {
+            continue;
+        }
+        match by_sketch.last_mut() {
+            Some(c) if slots[c[0][2]].feature == slot.feature => c.push([i - 2, i - 1, i]),
+            _ => by_sketch.push(vec![[i - 2, i - 1, i]]),
+        }
+    }
+    by_sketch.retain(|c| c.len() >= 2);
+    by_sketch
+}
+
+/// Versions of one sketch's circles with a pattern made exact, each to be tried on the
+/// one before: circles whose centres lie within `share` of the larger radius made
+/// concentric (a ring, a boss on a flange), then circles apart from each other whose
+/// radii lie within `share` of the larger made one size (the holes of a bolt pattern).
+/// DeepCAD's designers drew them so; a start 15 % off them (a perturbed or proposed one)
+/// gets trapped with a crooked ring or odd holes (dev part 00387732).
+pub fn circle_pattern_versions(
+    values: &[f64],
+    circles: &[[usize; 3]],
+    share: f64,
+) -> Vec<Vec<f64>> {
+    let mut out = Vec::new();
+    let centre = |v: &[f64], c: [usize; 3]| [v[c[0]], v[c[1]]];
+    let radius = |v: &[f64], c: [usize; 3]| v[c[2]].abs();
+    let distance = |v: &[f64], a: [usize; 3], b: [usize; 3]| {
+        let (p, q) = (centre(v, a), centre(v, b));
+        (p[0] - q[0]).hypot(p[1] - q[1])
+    };
+    // concentric: groups joined pair by pair
+    let n = circles.len();
+    let mut group: Vec<usize> = (0..n).collect();
+    for a in 0..n {
+        for b in a + 1..n {
+            let (ca, cb) = (circles[a], circles[b]);
+            let d = distance(values, ca, cb);
+            if d <= share * radius(values, ca).max(radius(values, cb)) {
+                let (ga, gb) = (group[a], group[b]);
+                group.iter_mut().filter(|g| **g == gb).for_each(|g| *g = ga);
+            }
+        }
+    }
+    let mut v = values.to_vec();
+    for g in 0..n {
+        let members: Vec<[usize; 3]> = (0..n)
+            .filter(|&k| group[k] == g)
+            .map(|k| circles[k])
+            .collect();
+        if members.len() < 2 {
+            continue;
+        }
+        for axis in 0..2 {
+            let ids: Vec<usize> = members.iter().map(|c| c[axis]).collect();
+            v = snapped(&v, &ids);
+        }
+    }
+    if v != values {
+        out.push(v.clone());
+    }
+    // one size: runs of near-equal radii whose circles keep clear of each other
+    let runs = chains(
+        (0..n).collect(),
+        |k| radius(&v, circles[k]).max(ZERO).ln(),
+        (1.0 + share).ln(),
+    );
+    for (_, run) in runs {
+        let apart = run.iter().enumerate().all(|(x, &a)| {
+            run[x + 1..].iter().all(|&b| {
+                let (ca, cb) = (circles[a], circles[b]);
+                distance(&v, ca, cb) >= radius(&v, ca) + radius(&v, cb)
+            })
+        });
+        if apart {
+            let ids: Vec<usize> = run.iter().map(|&k| circles[k][2]).collect();
+            v = snapped_magnitudes(&v, &ids);
+            out.push(v.clone());
+        }
+    }
+    out
+}
+
 fn range(values: &[f64], set: &[usize]) -> (f64, f64) {
     set.iter()
         .map(|&i| values[i])
@@ -410,5 +497,44 @@ mod tests {
             0.4,
         );
         assert!(symmetric_versions(&values, &symmetry_sets(&slots)[0], 0.12).is_empty());
+    }
+    #[test]
+    fn a_bolt_pattern_is_made_concentric_and_one_size() {
+        // dev part 00387732's flange as its perturbed start leaves it: a disc, a centre
+        // hole off its centre, and four bolt holes of four sizes
+        let p = Program::parse(
+            "import cadquery as cq\n\
+             wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
+             loop0=wp_sketch0.moveTo(0.6473, 0.0).circle(0.7468)\n\
+             loop1=wp_sketch0.moveTo(0.2691, 0.0).circle(0.1823)\n\
+             loop2=wp_sketch0.moveTo(0.676, 0.0).circle(0.2377)\n\
+             loop3=wp_sketch0.moveTo(0.6413, -0.3613).circle(0.1571)\n\
+             loop4=wp_sketch0.moveTo(0.6606, 0.4186).circle(0.1853)\n\
+             loop5=wp_sketch0.moveTo(0.9829, 0.0).circle(0.1718)\n\
+             solid0=wp_sketch0.add(loop0).add(loop1).add(loop2).add(loop3).add(loop4).add(loop5).extrude(0.18)\n\
+             solid=solid0\n",
+        )
+        .unwrap();
+        let slots = layout(&p);
+        let values: Vec<f64> = p.literals().iter().map(|l| l.value).collect();
+        let circles = sketch_circles(&slots);
+        assert_eq!(circles.len(), 1);
+        assert_eq!(circles[0].len(), 6);
+        let c = &circles[0];
+        let versions = circle_pattern_versions(&values, c, 0.25);
+        assert_eq!(versions.len(), 2, "concentric, then one size");
+        let [concentric, sized] = [&versions[0], &versions[1]];
+        // the disc and the centre hole share a centre; the bolt holes keep theirs
+        assert_eq!(concentric[c[0][0]], concentric[c[2][0]]);
+        assert!((concentric[c[0][0]] - (0.6473 + 0.676) / 2.0).abs() < 1e-12);
+        assert_eq!(concentric[c[3][0]], 0.6413);
+        // the four bolt holes are one size, their mean; the centre hole and the disc
+        // keep theirs
+        let r = |k: usize| sized[c[k][2]];
+        assert!((r(1) - (0.1823 + 0.1571 + 0.1853 + 0.1718) / 4.0).abs() < 1e-12);
+        assert!([3, 4, 5].iter().all(|&k| r(k) == r(1)));
+        assert_eq!((r(0), r(2)), (0.7468, 0.2377));
+        // a tight share sees no pattern
+        assert!(circle_pattern_versions(&values, c, 0.01).is_empty());
     }
 }
