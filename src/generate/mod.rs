@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod cli;
 pub mod generator;
+pub mod holes;
 pub mod model_source;
 pub mod native;
 pub mod picture;

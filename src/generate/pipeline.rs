@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use super::holes::hole_variants;
 use super::native::{self, Scene};
 use super::picture::Picture;
 use super::proposals::{Proposal, ProposalSource};
@@ -23,8 +24,8 @@ pub struct GenerateOptions {
     pub suggestions: usize,
     /// Proposals asked of each source.
     pub per_source: usize,
-    /// Try structural variants (hollow, drop a hole, flip an extrusion) of this many of
-    /// the best candidates (0: none).
+    /// Try structural variants (hollow, drop a hole, drill one the picture shows, flip an
+    /// extrusion) of this many of the best candidates (0: none).
     pub variants_of: usize,
     /// Refine this many of the best candidates (0: no refinement).
     pub refine_top: usize,
@@ -189,6 +190,7 @@ fn better_variants(parents: &[Candidate], picture: &Picture) -> Vec<(String, Pro
     for parent in parents {
         let mut better: Vec<(String, Program, Agreement)> = variants(&parent.program)
             .into_iter()
+            .chain(hole_variants(&parent.program, picture))
             .filter(|(_, p)| !parents.iter().any(|q| &q.program == p))
             .filter_map(|(name, p)| {
                 let a = refine::agreement(&p, picture)?;
