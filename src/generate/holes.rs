@@ -11,6 +11,7 @@ use super::native::{self, NativeRender, Scene, NO_FACE};
 use super::picture::Picture;
 use super::score::chamfer_distance;
 use crate::data::frame::{add, dot, scale, sub};
+use crate::data::program::{cross, normalized};
 use crate::data::{Combine, Extent, Loop, Operation, Plane, Program, Sketch, Vec3};
 
 /// Picture edge pixels this close (px) to an edge the render has are explained by it.
@@ -235,8 +236,7 @@ fn solve3(m: [[f64; 3]; 3], r: [f64; 3]) -> Option<[f64; 3]> {
 /// A unit normal made exactly a world axis when it is one to 1e-6 (flat faces of
 /// DeepCAD parts mostly are, and canonical planes then read cleanly).
 fn axis_snapped(n: Vec3) -> Vec3 {
-    let len = dot(n, n).sqrt();
-    let n = scale(n, 1.0 / len.max(1e-12));
+    let n = normalized(n);
     match (0..3).find(|&k| n[k].abs() > 1.0 - 1e-6) {
         Some(k) => std::array::from_fn(|j| if j == k { n[k].signum() } else { 0.0 }),
         None => n,
@@ -251,14 +251,8 @@ fn plane_basis(n: Vec3) -> (Vec3, Vec3) {
         .expect("three axes");
     let mut e = [0.0; 3];
     e[axis] = 1.0;
-    let u = sub(e, scale(n, dot(e, n)));
-    let u = scale(u, 1.0 / dot(u, u).sqrt());
-    let v = [
-        n[1] * u[2] - n[2] * u[1],
-        n[2] * u[0] - n[0] * u[2],
-        n[0] * u[1] - n[1] * u[0],
-    ];
-    (u, v)
+    let u = normalized(sub(e, scale(n, dot(e, n))));
+    (u, cross(n, u))
 }
 
 /// `program` with the hole cut: a circle sketched on the face's plane, extruded into the

@@ -112,14 +112,7 @@ mod tests {
     use super::*;
 
     fn square(curves: &str) -> Program {
-        Program::parse(&format!(
-            "import cadquery as cq\n\
-             wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
-             loop0=wp_sketch0.moveTo(0.0, 0.0).{curves}.close()\n\
-             solid0=wp_sketch0.add(loop0).extrude(0.5)\n\
-             solid=solid0\n"
-        ))
-        .unwrap()
+        super::super::xy_program(&[&format!("moveTo(0.0, 0.0).{curves}.close()")], 0.5)
     }
 
     #[test]
@@ -167,15 +160,13 @@ mod tests {
     #[test]
     fn one_circle_twice_in_a_sketch_is_bad() {
         let sketch = |r: f64| {
-            Program::parse(&format!(
-                "import cadquery as cq\n\
-                 wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
-                 loop0=wp_sketch0.moveTo(0.5, 0.0).circle(0.5)\n\
-                 loop1=wp_sketch0.moveTo(0.5, 0.0).circle({r:?})\n\
-                 solid0=wp_sketch0.add(loop0).add(loop1).extrude(0.5)\n\
-                 solid=solid0\n"
-            ))
-            .unwrap()
+            super::super::xy_program(
+                &[
+                    "moveTo(0.5, 0.0).circle(0.5)",
+                    &format!("moveTo(0.5, 0.0).circle({r:?})"),
+                ],
+                0.5,
+            )
         };
         // a ring of no width
         assert!(has_bad_loop(&sketch(0.5)));

@@ -124,9 +124,8 @@ pub fn path_loops(program: &Program) -> Vec<PathLoop> {
 
 /// A loop of straight lines made rectilinear: its lines alternately parallel to the
 /// sketch's x and y axes, in whichever of the two alternations moves the corners least
-/// (the coordinates each line joins are set to their mean, or 0 when one of them is 0).
-/// With it, for each line, the literal index its two ends now share (the first end's)
-/// and the other end's. DeepCAD's profiles are mostly rectilinear, and a start whose lines
+/// (the coordinates each line joins take one value, see `shared_value`). With it, for
+/// each line, the two literal indices (of its ends' x, or of their y) it now holds equal. DeepCAD's profiles are mostly rectilinear, and a start whose lines
 /// are far off the axes (a perturbed comb: up to 45 degrees, crossing itself) is beyond
 /// `aligned`'s reach. None when the loop cannot alternate (an odd count, arcs) or is
 /// rectilinear already.
@@ -156,16 +155,21 @@ pub fn rectilinear(values: &[f64], lp: &PathLoop) -> Option<(Vec<f64>, Vec<[usiz
     let mut out = values.to_vec();
     let pairs: Vec<[usize; 2]> = (0..n).map(|k| joined(k, phase)).collect();
     for &[a, b] in &pairs {
-        let (u, v) = (values[a], values[b]);
-        let value = if u == 0.0 || v == 0.0 {
-            0.0
-        } else {
-            (u + v) / 2.0
-        };
+        let value = shared_value(&[values[a], values[b]]);
         out[a] = value;
         out[b] = value;
     }
     Some((out, pairs))
+}
+
+/// The one value coordinates made equal take: 0 when one of them is 0 (a corner on the
+/// sketch's axis stays there), else their mean.
+fn shared_value(coordinates: &[f64]) -> f64 {
+    if coordinates.contains(&0.0) {
+        0.0
+    } else {
+        coordinates.iter().sum::<f64>() / coordinates.len() as f64
+    }
 }
 
 /// `values` with every line within `max_angle` (radians) of a sketch axis made parallel to
@@ -198,11 +202,7 @@ pub fn aligned(values: &[f64], lines: &[[usize; 2]], max_angle: f64) -> Vec<f64>
     }
     let mut out = values.to_vec();
     for members in groups.values().filter(|m| m.len() > 1) {
-        let value = if members.iter().any(|&i| values[i] == 0.0) {
-            0.0
-        } else {
-            members.iter().map(|&i| values[i]).sum::<f64>() / members.len() as f64
-        };
+        let value = shared_value(&members.iter().map(|&i| values[i]).collect::<Vec<_>>());
         for &i in members {
             out[i] = value;
         }

@@ -621,6 +621,23 @@ fn is_speck(l: &crate::data::Loop, speck: f64) -> bool {
     }
 }
 
+/// A test program: `loops` (each the chain after `wp_sketch0.`, a path with its
+/// `.close()`) sketched together on the XY plane at the origin and extruded by `distance`.
+#[cfg(test)]
+pub(crate) fn xy_program(loops: &[&str], distance: f64) -> Program {
+    let mut code = String::from(
+        "import cadquery as cq\n\
+         wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n",
+    );
+    let mut added = String::new();
+    for (k, l) in loops.iter().enumerate() {
+        code += &format!("loop{k}=wp_sketch0.{l}\n");
+        added += &format!(".add(loop{k})");
+    }
+    code += &format!("solid0=wp_sketch0{added}.extrude({distance:?})\nsolid=solid0\n");
+    Program::parse(&code).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -685,14 +702,7 @@ mod tests {
     fn a_crossed_comb_is_made_rectilinear_and_untangled() {
         // dev part 00694405 as its perturbed start leaves it: walls up to 45 degrees off
         // and crossing
-        let p = Program::parse(
-            "import cadquery as cq\n\
-             wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
-             loop0=wp_sketch0.moveTo(0.0358, 0.0).lineTo(0.0393, 0.056).lineTo(0.3346, 0.0512).lineTo(0.2873, 0.0).lineTo(0.3151, 0.0).lineTo(0.3589, 0.057).lineTo(0.6585, 0.0529).lineTo(0.5264, 0.0).lineTo(0.5488, 0.0).lineTo(0.6002, 0.0694).lineTo(0.0, 0.0722).lineTo(0.0, 0.0).close()\n\
-             solid0=wp_sketch0.add(loop0).extrude(0.8)\n\
-             solid=solid0\n",
-        )
-        .unwrap();
+        let p = xy_program(&["moveTo(0.0358, 0.0).lineTo(0.0393, 0.056).lineTo(0.3346, 0.0512).lineTo(0.2873, 0.0).lineTo(0.3151, 0.0).lineTo(0.3589, 0.057).lineTo(0.6585, 0.0529).lineTo(0.5264, 0.0).lineTo(0.5488, 0.0).lineTo(0.6002, 0.0694).lineTo(0.0, 0.0722).lineTo(0.0, 0.0).close()"], 0.8);
         assert!(guard::has_bad_loop(&p));
         let values: Vec<f64> = p.literals().iter().map(|l| l.value).collect();
         let lp = &layout::path_loops(&p)[0];
@@ -707,21 +717,11 @@ mod tests {
         let walls: Vec<f64> = (0..6).map(|k| v[9 + 4 * k]).collect();
         assert!(walls.windows(2).take(4).all(|w| w[0] < w[1]), "{walls:?}");
         // an upright rectangle has no version; a loop with an odd count of lines neither
-        let loop_of = |path: &str| {
-            Program::parse(&format!(
-                "import cadquery as cq\n\
-                 wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
-                 loop0=wp_sketch0.{path}.close()\n\
-                 solid0=wp_sketch0.add(loop0).extrude(0.8)\n\
-                 solid=solid0\n"
-            ))
-            .unwrap()
-        };
         for path in [
             "moveTo(0.0, 0.0).lineTo(1.0, 0.0).lineTo(1.0, 0.5).lineTo(0.0, 0.5)",
             "moveTo(0.0, 0.0).lineTo(1.0, 0.1).lineTo(0.4, 0.5)",
         ] {
-            let r = loop_of(path);
+            let r = xy_program(&[&format!("{path}.close()")], 0.8);
             let rv: Vec<f64> = r.literals().iter().map(|l| l.value).collect();
             assert!(rectilinear_untangled(&r, &rv, &layout::path_loops(&r)[0]).is_none());
         }

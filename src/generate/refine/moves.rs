@@ -125,10 +125,12 @@ pub fn moves(slots: &[Slot], values: &[f64]) -> Vec<Move> {
 fn with_ties(m: Move, groups: &[Vec<(usize, f64)>]) -> Option<Move> {
     let mut along = m.along.clone();
     for &(i, w) in &m.along {
-        let Some(group) = groups.iter().find(|g| g.iter().any(|t| t.0 == i)) else {
+        let Some((group, sign)) = groups
+            .iter()
+            .find_map(|g| g.iter().find(|t| t.0 == i).map(|t| (g, t.1)))
+        else {
             continue;
         };
-        let sign = group.iter().find(|t| t.0 == i).map_or(1.0, |t| t.1);
         for &(j, sj) in group {
             if !along.iter().any(|a| a.0 == j) {
                 along.push((j, w * sj * sign));
@@ -261,16 +263,14 @@ mod tests {
     #[test]
     fn whole_loop_moves_drag_the_numbers_tied_to_theirs() {
         // two holes of one size: growing one grows the other
-        let p = crate::data::Program::parse(
-            "import cadquery as cq\n\
-             wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
-             loop0=wp_sketch0.moveTo(0.0, 0.0).circle(1.0)\n\
-             loop1=wp_sketch0.moveTo(-0.5, 0.1).circle(0.2)\n\
-             loop2=wp_sketch0.moveTo(0.5, -0.3).circle(0.2)\n\
-             solid0=wp_sketch0.add(loop0).add(loop1).add(loop2).extrude(0.25)\n\
-             solid=solid0\n",
-        )
-        .unwrap();
+        let p = super::super::xy_program(
+            &[
+                "moveTo(0.0, 0.0).circle(1.0)",
+                "moveTo(-0.5, 0.1).circle(0.2)",
+                "moveTo(0.5, -0.3).circle(0.2)",
+            ],
+            0.25,
+        );
         let slots = layout(&p);
         let values: Vec<f64> = p.literals().iter().map(|l| l.value).collect();
         let radius = |k: usize| {

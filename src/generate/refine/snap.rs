@@ -374,19 +374,11 @@ fn snapped(values: &[f64], group: &[usize]) -> Vec<f64> {
 mod tests {
     use super::super::layout::layout;
     use super::*;
-    use crate::data::Program;
 
     /// The slots and numbers of one loop (`moveTo(..)...`, closed) on the XY plane,
     /// extruded by `distance`.
     fn xy_sketch(path: &str, distance: f64) -> (Vec<Slot>, Vec<f64>) {
-        let p = Program::parse(&format!(
-            "import cadquery as cq\n\
-             wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
-             loop0=wp_sketch0.{path}.close()\n\
-             solid0=wp_sketch0.add(loop0).extrude({distance:?})\n\
-             solid=solid0\n"
-        ))
-        .unwrap();
+        let p = super::super::xy_program(&[&format!("{path}.close()")], distance);
         let values = p.literals().iter().map(|l| l.value).collect();
         (layout(&p), values)
     }
@@ -502,19 +494,17 @@ mod tests {
     fn a_bolt_pattern_is_made_concentric_and_one_size() {
         // dev part 00387732's flange as its perturbed start leaves it: a disc, a centre
         // hole off its centre, and four bolt holes of four sizes
-        let p = Program::parse(
-            "import cadquery as cq\n\
-             wp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\n\
-             loop0=wp_sketch0.moveTo(0.6473, 0.0).circle(0.7468)\n\
-             loop1=wp_sketch0.moveTo(0.2691, 0.0).circle(0.1823)\n\
-             loop2=wp_sketch0.moveTo(0.676, 0.0).circle(0.2377)\n\
-             loop3=wp_sketch0.moveTo(0.6413, -0.3613).circle(0.1571)\n\
-             loop4=wp_sketch0.moveTo(0.6606, 0.4186).circle(0.1853)\n\
-             loop5=wp_sketch0.moveTo(0.9829, 0.0).circle(0.1718)\n\
-             solid0=wp_sketch0.add(loop0).add(loop1).add(loop2).add(loop3).add(loop4).add(loop5).extrude(0.18)\n\
-             solid=solid0\n",
-        )
-        .unwrap();
+        let p = super::super::xy_program(
+            &[
+                "moveTo(0.6473, 0.0).circle(0.7468)",
+                "moveTo(0.2691, 0.0).circle(0.1823)",
+                "moveTo(0.676, 0.0).circle(0.2377)",
+                "moveTo(0.6413, -0.3613).circle(0.1571)",
+                "moveTo(0.6606, 0.4186).circle(0.1853)",
+                "moveTo(0.9829, 0.0).circle(0.1718)",
+            ],
+            0.18,
+        );
         let slots = layout(&p);
         let values: Vec<f64> = p.literals().iter().map(|l| l.value).collect();
         let circles = sketch_circles(&slots);
