@@ -82,9 +82,11 @@ fn main() -> anyhow::Result<()> {
             cadquery_lsp::model::cli::run_train(args, &scoring::eval::start_scorer)
         }
         Command::ExportModel(args) => cadquery_lsp::model::cli::run_export(args),
-        Command::EvalModel(args) => {
-            cadquery_lsp::model::evaluate::run_eval_model(args, &scoring::eval::start_scorer)
-        }
+        Command::EvalModel(args) => cadquery_lsp::model::evaluate::run_eval_model(
+            args,
+            &scoring::eval::start_scorer,
+            &cadquery_lsp::generate::model_source::pick_by_picture,
+        ),
         Command::Bench { target } => match target {
             BenchTarget::Runtime(args) => runtime::bench::run(args),
             BenchTarget::Generate(args) => cadquery_lsp::generate::bench::run(args),

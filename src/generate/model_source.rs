@@ -74,3 +74,68 @@ impl ProposalSource for ModelProposals {
             .collect()
     }
 }
+
+/// Which of `codes` agrees best with the picture at `path` by its native render at 224 px
+/// (the pipeline's rerank, before any execution or refinement), None when the picture
+/// cannot be read or no program renders. For `eval-model --pick-by-picture`.
+pub fn pick_by_picture(path: &std::path::Path, codes: &[String]) -> Option<usize> {
+    let picture = Picture::load(path).ok()?;
+    codes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, code)| {
+            let (program, _) = program_from_code(code)?;
+            Some((i, super::refine::agreement(&program, &picture)?.total))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::native::{self, Scene};
+
+    fn xy_part(loop_code: &str, height: f64) -> String {
+        format!(
+            "import cadquery as cq\n# Generating a workplane for sketch 0\nwp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\nloop0=wp_sketch0.{loop_code}\nsolid0=wp_sketch0.add(loop0).extrude({height})\nsolid=solid0\n"
+        )
+    }
+
+    /// The program's native render saved as a PNG, as a picture file would be.
+    fn picture_file(code: &str, dir: &std::path::Path) -> std::path::PathBuf {
+        let program = Program::parse(code).unwrap();
+        let scene = Scene::compile(&program).unwrap();
+        let render = native::render(&scene, 448, 448).unwrap();
+        let path = dir.join("picture.png");
+        render.to_image().save(&path).unwrap();
+        path
+    }
+
+    #[test]
+    fn the_program_drawn_in_the_picture_is_picked() {
+        let plate = xy_part(
+            "moveTo(0.0, 0.0).lineTo(1.0, 0.0).lineTo(1.0, 0.5).lineTo(0.0, 0.5).close()",
+            0.1,
+        );
+        let rod = xy_part("moveTo(0.25, 0.0).circle(0.25)", 1.5);
+        let codes = vec!["not a program".to_string(), plate.clone(), rod.clone()];
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            pick_by_picture(&picture_file(&rod, dir.path()), &codes),
+            Some(2)
+        );
+        assert_eq!(
+            pick_by_picture(&picture_file(&plate, dir.path()), &codes),
+            Some(1)
+        );
+        assert_eq!(
+            pick_by_picture(&dir.path().join("missing.png"), &codes),
+            None
+        );
+        assert_eq!(
+            pick_by_picture(&picture_file(&plate, dir.path()), &codes[..1]),
+            None
+        );
+    }
+}

@@ -1,7 +1,9 @@
 //! `eval-model`: the model alone (no refinement) on held-out synthetic pictures and on
-//! real pictures: greedy decodes (or the likeliest of a beam, `--beam`; never a choice by
-//! execution or picture) with and without the grammar mask, built and scored by
-//! the caller's [`ProgramScorer`] (VSR, IoU_vol, IoU_best), and written out as scripts.
+//! real pictures: greedy decodes (or the likeliest of a beam, `--beam`) with and without
+//! the grammar mask, built and scored by the caller's [`ProgramScorer`] (VSR, IoU_vol,
+//! IoU_best), and written out as scripts with each picture's scores. `--pick-by-picture`
+//! instead keeps the beam's program whose render agrees best with the picture (the
+//! caller's [`PickByPicture`]: no execution, no number changed), reported as its own row.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -44,6 +46,26 @@ pub struct EvalModelArgs {
     /// (1: greedy). The choice is the model's own log-probability, nothing else.
     #[arg(long, default_value_t = 1)]
     pub beam: usize,
+    /// With --beam: keep the beam's program whose native render agrees best with the
+    /// picture (generate's rerank; nothing executed, no number changed), not the likeliest.
+    #[arg(long, requires = "beam")]
+    pub pick_by_picture: bool,
+}
+
+/// Index of the program (canonical code) that agrees best with the picture at that
+/// path, or None when none can be rendered; supplied by the caller, since rendering is
+/// the generator's job, not the model's.
+pub type PickByPicture<'a> = &'a dyn Fn(&Path, &[String]) -> Option<usize>;
+
+/// One picture's decode and its scores (written beside the scripts as `scores.json`).
+#[derive(Debug, Clone, Serialize)]
+struct PictureScore {
+    id: String,
+    valid: bool,
+    iou_vol: f64,
+    iou_best: f64,
+    /// Which of the beam's programs was kept (0: the likeliest).
+    picked: usize,
 }
 
 /// Scores of one set of pictures decoded one way.
@@ -53,6 +75,8 @@ pub struct SetScores {
     pub mask: bool,
     /// Beam width of the decodes (1: greedy).
     pub beam: usize,
+    /// How the scored program was chosen: "likeliest" or "picture".
+    pub pick: &'static str,
     pub n: usize,
     pub vsr: f64,
     /// Means over all pictures (an invalid program counts 0).
@@ -71,7 +95,7 @@ impl SetScores {
             self.set,
             if self.mask { "mask" } else { "no mask" },
             if self.beam > 1 {
-                format!("beam {}", self.beam)
+                format!("beam {} ({})", self.beam, self.pick)
             } else {
                 "greedy".to_string()
             },
@@ -86,7 +110,11 @@ impl SetScores {
     }
 }
 
-pub fn run_eval_model(args: EvalModelArgs, start_scorer: StartScorer) -> Result<()> {
+pub fn run_eval_model(
+    args: EvalModelArgs,
+    start_scorer: StartScorer,
+    pick_by_picture: PickByPicture,
+) -> Result<()> {
     let started = Instant::now();
     let model = TrainedModel::load_or_default(args.model.as_deref())?;
     println!(
@@ -123,7 +151,12 @@ pub fn run_eval_model(args: EvalModelArgs, start_scorer: StartScorer) -> Result<
                 .out
                 .join(name)
                 .join(if mask { "mask" } else { "no-mask" });
-            let s = evaluate_set(&model, name, pairs, mask, args.beam, &dir, scorer.as_ref())?;
+            let how = Decoding {
+                mask,
+                beam: args.beam,
+                picker: args.pick_by_picture.then_some(pick_by_picture),
+            };
+            let s = evaluate_set(&model, name, pairs, &how, &dir, scorer.as_ref())?;
             println!("{}", s.line());
             report.push(s);
         }
@@ -135,35 +168,53 @@ pub fn run_eval_model(args: EvalModelArgs, start_scorer: StartScorer) -> Result<
     Ok(())
 }
 
+/// How one set is decoded.
+struct Decoding<'a> {
+    mask: bool,
+    beam: usize,
+    /// Chooses among the beam's programs by the picture (None: the likeliest).
+    picker: Option<PickByPicture<'a>>,
+}
+
 /// Greedy (or beam-best) decodes of every picture of `pairs`, written to `dir/ID.py`, then
-/// scored.
+/// scored; each picture's scores go to `dir/scores.json`.
 fn evaluate_set(
     model: &TrainedModel,
     name: &str,
     pairs: &[Pair],
-    mask: bool,
-    beam: usize,
+    how: &Decoding,
     dir: &Path,
     scorer: &dyn super::train::ProgramScorer,
 ) -> Result<SetScores> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let (mask, beam) = (how.mask, how.beam);
     let options = DecodeOptions {
         strategy: if beam > 1 {
             Strategy::Beam { width: beam }
         } else {
             Strategy::Greedy
         },
-        candidates: 1,
+        candidates: if how.picker.is_some() { beam } else { 1 },
         max_tokens: model.network.config.max_len,
         seed: 0,
     };
     let started = Instant::now();
     let mut programs = Vec::new();
+    let mut picks = Vec::new();
     let (mut complete, mut exact) = (0usize, 0usize);
     for pair in pairs {
         let img = image::open(&pair.picture)
             .with_context(|| format!("cannot read {}", pair.picture.display()))?;
-        let code = match model.propose(&img, &options, mask)?.into_iter().next() {
+        let found = model.propose(&img, &options, mask)?;
+        let picked = match how.picker {
+            Some(pick) if found.len() > 1 => {
+                let codes: Vec<String> = found.iter().map(|c| c.code.clone()).collect();
+                pick(&pair.picture, &codes).unwrap_or(0)
+            }
+            _ => 0,
+        };
+        picks.push(picked);
+        let code = match found.into_iter().nth(picked) {
             Some(c) => {
                 complete += c.complete as usize;
                 c.code
@@ -176,10 +227,29 @@ fn evaluate_set(
     }
     let decode_seconds = started.elapsed().as_secs_f64();
     let scores = scorer.score(&programs)?;
+    let per_picture: Vec<PictureScore> = pairs
+        .iter()
+        .zip(&scores)
+        .zip(&picks)
+        .map(|((pair, s), &picked)| PictureScore {
+            id: pair.id.clone(),
+            valid: s.valid,
+            iou_vol: s.iou_vol,
+            iou_best: s.iou_best,
+            picked,
+        })
+        .collect();
+    let path = dir.join("scores.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&per_picture)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let pick = if how.picker.is_some() {
+        "picture"
+    } else {
+        "likeliest"
+    };
     Ok(summarize(
         name,
-        mask,
-        beam,
+        (mask, beam, pick),
         &scores,
         complete,
         exact,
@@ -189,8 +259,7 @@ fn evaluate_set(
 
 fn summarize(
     name: &str,
-    mask: bool,
-    beam: usize,
+    (mask, beam, pick): (bool, usize, &'static str),
     scores: &[ProgramScore],
     complete: usize,
     exact: usize,
@@ -201,6 +270,7 @@ fn summarize(
         set: name.to_string(),
         mask,
         beam,
+        pick,
         n: scores.len(),
         vsr: scores.iter().filter(|s| s.valid).count() as f64 / n,
         iou_vol: scores.iter().map(|s| s.iou_vol).sum::<f64>() / n,
@@ -222,7 +292,14 @@ mod tests {
             iou_vol: v,
             iou_best: v,
         };
-        let r = summarize("x", true, 1, &[s(true, 0.8), s(false, 0.0)], 2, 1, 1.0);
+        let r = summarize(
+            "x",
+            (true, 1, "likeliest"),
+            &[s(true, 0.8), s(false, 0.0)],
+            2,
+            1,
+            1.0,
+        );
         assert_eq!(r.n, 2);
         assert!((r.vsr - 0.5).abs() < 1e-12);
         assert!((r.iou_vol - 0.4).abs() < 1e-12);
