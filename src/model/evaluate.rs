@@ -50,7 +50,14 @@ pub struct EvalModelArgs {
     /// picture (generate's rerank; nothing executed, no number changed), not the likeliest.
     #[arg(long, requires = "beam")]
     pub pick_by_picture: bool,
+    /// Draw the --beam N programs by sampling at this temperature (top-p 0.95, a fixed
+    /// seed) instead of a beam search: more varied programs for --pick-by-picture.
+    #[arg(long, requires = "beam")]
+    pub sample: Option<f32>,
 }
+
+/// Top-p of `--sample`.
+const SAMPLE_TOP_P: f32 = 0.95;
 
 /// Index of the program (canonical code) that agrees best with the picture at that
 /// path, or None when none can be rendered; supplied by the caller, since rendering is
@@ -75,6 +82,8 @@ pub struct SetScores {
     pub mask: bool,
     /// Beam width of the decodes (1: greedy).
     pub beam: usize,
+    /// Sampling temperature when the programs were sampled rather than beam-searched.
+    pub temperature: Option<f32>,
     /// How the scored program was chosen: "likeliest" or "picture".
     pub pick: &'static str,
     pub n: usize,
@@ -94,7 +103,9 @@ impl SetScores {
             "{:<10} {:<7} {:<7} n={:<4} VSR {:.3}  IoU_vol {:.3}  IoU_best {:.3}  complete {:.2}  exact {:.2}  ({:.0} ms/picture)",
             self.set,
             if self.mask { "mask" } else { "no mask" },
-            if self.beam > 1 {
+            if let Some(t) = self.temperature {
+                format!("sample {} t{t} ({})", self.beam, self.pick)
+            } else if self.beam > 1 {
                 format!("beam {} ({})", self.beam, self.pick)
             } else {
                 "greedy".to_string()
@@ -154,6 +165,7 @@ pub fn run_eval_model(
             let how = Decoding {
                 mask,
                 beam: args.beam,
+                temperature: args.sample,
                 picker: args.pick_by_picture.then_some(pick_by_picture),
             };
             let s = evaluate_set(&model, name, pairs, &how, &dir, scorer.as_ref())?;
@@ -172,8 +184,34 @@ pub fn run_eval_model(
 struct Decoding<'a> {
     mask: bool,
     beam: usize,
+    /// Sample `beam` programs at this temperature instead of a beam search.
+    temperature: Option<f32>,
     /// Chooses among the beam's programs by the picture (None: the likeliest).
     picker: Option<PickByPicture<'a>>,
+}
+
+impl Decoding<'_> {
+    fn options(&self, max_tokens: usize) -> DecodeOptions {
+        let beam = self.beam;
+        DecodeOptions {
+            strategy: match self.temperature {
+                Some(temperature) => Strategy::Sample {
+                    temperature,
+                    top_p: SAMPLE_TOP_P,
+                },
+                None if beam > 1 => Strategy::Beam { width: beam },
+                None => Strategy::Greedy,
+            },
+            // the likeliest of N samples needs all N drawn; a beam finds its likeliest alone
+            candidates: if self.picker.is_some() || self.temperature.is_some() {
+                beam
+            } else {
+                1
+            },
+            max_tokens,
+            seed: 0,
+        }
+    }
 }
 
 /// Greedy (or beam-best) decodes of every picture of `pairs`, written to `dir/ID.py`, then
@@ -188,16 +226,7 @@ fn evaluate_set(
 ) -> Result<SetScores> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let (mask, beam) = (how.mask, how.beam);
-    let options = DecodeOptions {
-        strategy: if beam > 1 {
-            Strategy::Beam { width: beam }
-        } else {
-            Strategy::Greedy
-        },
-        candidates: if how.picker.is_some() { beam } else { 1 },
-        max_tokens: model.network.config.max_len,
-        seed: 0,
-    };
+    let options = how.options(model.network.config.max_len);
     let started = Instant::now();
     let mut programs = Vec::new();
     let mut picks = Vec::new();
@@ -249,7 +278,7 @@ fn evaluate_set(
     };
     Ok(summarize(
         name,
-        (mask, beam, pick),
+        (mask, beam, how.temperature, pick),
         &scores,
         complete,
         exact,
@@ -259,7 +288,7 @@ fn evaluate_set(
 
 fn summarize(
     name: &str,
-    (mask, beam, pick): (bool, usize, &'static str),
+    (mask, beam, temperature, pick): (bool, usize, Option<f32>, &'static str),
     scores: &[ProgramScore],
     complete: usize,
     exact: usize,
@@ -270,6 +299,7 @@ fn summarize(
         set: name.to_string(),
         mask,
         beam,
+        temperature,
         pick,
         n: scores.len(),
         vsr: scores.iter().filter(|s| s.valid).count() as f64 / n,
@@ -294,7 +324,7 @@ mod tests {
         };
         let r = summarize(
             "x",
-            (true, 1, "likeliest"),
+            (true, 1, None, "likeliest"),
             &[s(true, 0.8), s(false, 0.0)],
             2,
             1,
@@ -304,5 +334,32 @@ mod tests {
         assert!((r.vsr - 0.5).abs() < 1e-12);
         assert!((r.iou_vol - 0.4).abs() < 1e-12);
         assert!((r.exact - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn every_program_to_choose_from_is_decoded_and_greedy_decodes_one() {
+        let pick: PickByPicture = &|_, _| Some(0);
+        let how = |beam, temperature, picker| Decoding {
+            mask: true,
+            beam,
+            temperature,
+            picker,
+        };
+        let greedy = how(1, None, None).options(50);
+        assert_eq!((greedy.strategy, greedy.candidates), (Strategy::Greedy, 1));
+        let likeliest = how(4, None, None).options(50);
+        assert_eq!(likeliest.strategy, Strategy::Beam { width: 4 });
+        assert_eq!(likeliest.candidates, 1);
+        assert_eq!(how(8, None, Some(pick)).options(50).candidates, 8);
+        let sampled = how(16, Some(0.7), None).options(50);
+        assert_eq!(sampled.candidates, 16);
+        assert_eq!(
+            sampled.strategy,
+            Strategy::Sample {
+                temperature: 0.7,
+                top_p: SAMPLE_TOP_P
+            }
+        );
+        assert_eq!(sampled.max_tokens, 50);
     }
 }
