@@ -76,8 +76,9 @@ impl ProposalSource for ModelProposals {
 }
 
 /// Which of `codes` agrees best with the picture at `path` by its native render at 224 px
-/// (the pipeline's rerank, before any execution or refinement), None when the picture
-/// cannot be read or no program renders. For `eval-model --pick-by-picture`.
+/// (the pipeline's rerank, before any execution or refinement), programs with a loop
+/// CadQuery would not build (`refine::has_bad_loop`) last; None when the picture cannot be
+/// read or no program renders. For `eval-model --pick-by-picture`.
 pub fn pick_by_picture(path: &std::path::Path, codes: &[String]) -> Option<usize> {
     let picture = Picture::load(path).ok()?;
     codes
@@ -85,10 +86,15 @@ pub fn pick_by_picture(path: &std::path::Path, codes: &[String]) -> Option<usize
         .enumerate()
         .filter_map(|(i, code)| {
             let (program, _) = program_from_code(code)?;
-            Some((i, super::refine::agreement(&program, &picture)?.total))
+            let total = super::refine::agreement(&program, &picture)?.total;
+            Some((i, !super::refine::has_bad_loop(&program), total))
         })
-        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
-        .map(|(i, _)| i)
+        .max_by(|a, b| {
+            (a.1.cmp(&b.1))
+                .then(a.2.total_cmp(&b.2))
+                .then(b.0.cmp(&a.0))
+        })
+        .map(|(i, _, _)| i)
 }
 
 #[cfg(test)]
@@ -137,5 +143,16 @@ mod tests {
             pick_by_picture(&picture_file(&plate, dir.path()), &codes[..1]),
             None
         );
+        // the plate drawn as a bow tie renders much like it, but CadQuery does not build it
+        let crossed = xy_part(
+            "moveTo(0.0, 0.0).lineTo(1.0, 0.0).lineTo(0.0, 0.5).lineTo(1.0, 0.5).close()",
+            0.1,
+        );
+        let picture = picture_file(&plate, dir.path());
+        assert_eq!(
+            pick_by_picture(&picture, &[crossed.clone(), rod.clone()]),
+            Some(1)
+        );
+        assert_eq!(pick_by_picture(&picture, &[crossed]), Some(0));
     }
 }

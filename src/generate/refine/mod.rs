@@ -22,6 +22,8 @@ mod layout;
 mod moves;
 mod snap;
 
+pub use guard::has_bad_loop;
+
 use std::time::{Duration, Instant};
 
 use rand::seq::SliceRandom;
