@@ -95,23 +95,18 @@ impl ProposalSource for ModelProposals {
 }
 
 /// Indices of the programs that render, best agreement with the picture (native render at
-/// 224 px, the pipeline's rerank) first; programs with a loop CadQuery would not build
-/// (`refine::has_bad_loop`) after every other; ties keep the given order.
+/// 224 px, the pipeline's rerank) first; ties keep the given order. Loops that refinement's
+/// guard calls unbuildable are not put last: CadQuery builds most of the model's such
+/// programs, and ranking them last lowered held-out IoU_vol of 32 samples from 0.632 to
+/// 0.574 (all 200 built either way); execution filters what does not build.
 fn by_picture(programs: &[&Program], picture: &Picture) -> Vec<usize> {
-    let mut scored: Vec<(usize, bool, f64)> = programs
+    let mut scored: Vec<(usize, f64)> = programs
         .iter()
         .enumerate()
-        .filter_map(|(i, p)| {
-            let total = super::refine::agreement(p, picture)?.total;
-            Some((i, !super::refine::has_bad_loop(p), total))
-        })
+        .filter_map(|(i, p)| Some((i, super::refine::agreement(p, picture)?.total)))
         .collect();
-    scored.sort_by(|a, b| {
-        (b.1.cmp(&a.1))
-            .then(b.2.total_cmp(&a.2))
-            .then(a.0.cmp(&b.0))
-    });
-    scored.into_iter().map(|(i, _, _)| i).collect()
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    scored.into_iter().map(|(i, _)| i).collect()
 }
 
 /// Which of `codes` agrees best with the picture at `path` (see `by_picture`); None when
@@ -175,17 +170,6 @@ mod tests {
             pick_by_picture(&picture_file(&plate, dir.path()), &codes[..1]),
             None
         );
-        // the plate drawn as a bow tie renders much like it, but CadQuery does not build it
-        let crossed = xy_part(
-            "moveTo(0.0, 0.0).lineTo(1.0, 0.0).lineTo(0.0, 0.5).lineTo(1.0, 0.5).close()",
-            0.1,
-        );
-        let picture = picture_file(&plate, dir.path());
-        assert_eq!(
-            pick_by_picture(&picture, &[crossed.clone(), rod.clone()]),
-            Some(1)
-        );
-        assert_eq!(pick_by_picture(&picture, &[crossed]), Some(0));
     }
 
     #[test]
@@ -203,17 +187,13 @@ mod tests {
         let proposals = source.propose(&picture, 16);
         assert!(!proposals.is_empty() && proposals.len() <= MAX_PROPOSALS);
         assert!(proposals[0].source.starts_with("model:sample1"));
-        // buildable loops first, then by agreement
-        let key = |p: &Proposal| {
-            let a = crate::generate::refine::agreement(&p.program, &picture).unwrap();
-            (!crate::generate::refine::has_bad_loop(&p.program), a.total)
+        let agreement = |p: &Proposal| {
+            crate::generate::refine::agreement(&p.program, &picture)
+                .unwrap()
+                .total
         };
         for pair in proposals.windows(2) {
-            let (a, b) = (key(&pair[0]), key(&pair[1]));
-            assert!(
-                (a.0 && !b.0) || (a.0 == b.0 && a.1 >= b.1),
-                "{a:?} before {b:?}"
-            );
+            assert!(agreement(&pair[0]) >= agreement(&pair[1]));
         }
         // the same picture gives the same proposals (a fixed seed)
         let again = source.propose(&picture, 16);

@@ -22,8 +22,6 @@ mod layout;
 mod moves;
 mod snap;
 
-pub use guard::has_bad_loop;
-
 use std::time::{Duration, Instant};
 
 use rand::seq::SliceRandom;
