@@ -177,8 +177,8 @@ pub struct BenchModelArgs {
     pub training_only: bool,
 }
 
-/// Prints decode speed, time to propose 8 candidates, training samples/s, load time and
-/// peak memory.
+/// Prints decode speed, time to propose 8 (and 32 sampled) candidates, training
+/// samples/s, load time and peak memory.
 pub fn run_bench(args: BenchModelArgs) -> Result<()> {
     let threads = rayon::current_num_threads();
     println!("bench model: {threads} rayon threads, dev-or-release as built");
@@ -253,19 +253,30 @@ pub fn run_bench(args: BenchModelArgs) -> Result<()> {
             n as f64 / t.elapsed().as_secs_f64()
         );
     }
-    for (name, strategy) in [
-        ("beam 8", Strategy::Beam { width: 8 }),
+    // the last: what generate's model source and eval-model's best row draw, before the
+    // picture picks among them
+    for (name, strategy, n) in [
+        ("beam 8", Strategy::Beam { width: 8 }, 8),
         (
             "sample 8 (t=0.8, p=0.95)",
             Strategy::Sample {
                 temperature: 0.8,
                 top_p: 0.95,
             },
+            8,
+        ),
+        (
+            "sample 32 (t=1.0, p=0.95)",
+            Strategy::Sample {
+                temperature: 1.0,
+                top_p: 0.95,
+            },
+            32,
         ),
     ] {
         let options = DecodeOptions {
             strategy,
-            candidates: 8,
+            candidates: n,
             max_tokens: cfg.max_len,
             seed: 1,
         };
@@ -273,7 +284,7 @@ pub fn run_bench(args: BenchModelArgs) -> Result<()> {
         let c = model.propose(&picture, &options, true)?;
         let tokens: usize = c.iter().map(|c| c.tokens.len()).sum();
         println!(
-            "propose 8 candidates, {name}: {:.0} ms ({:.0} ms CPU) = {:.1} candidates/s ({} distinct, {} complete, {tokens} tokens)",
+            "propose {n} candidates, {name}: {:.0} ms ({:.0} ms CPU) = {:.1} candidates/s ({} distinct, {} complete, {tokens} tokens)",
             ms(t),
             cpu_ms() - cpu,
             c.len() as f64 / t.elapsed().as_secs_f64(),
