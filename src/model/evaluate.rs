@@ -90,6 +90,12 @@ pub struct SetScores {
     pub vsr: f64,
     /// Means over all pictures (an invalid program counts 0).
     pub iou_vol: f64,
+    /// The same with each picture's IoU_vol capped at 1. OCC's booleans on an invalid
+    /// B-rep (a self-crossing profile that CadQuery still builds) can give IoU_vol of 5-30
+    /// for one picture, which then lifts the plain mean by several points.
+    pub iou_vol_capped: f64,
+    /// Pictures whose IoU_vol came out above 1.
+    pub iou_vol_over_one: usize,
     pub iou_best: f64,
     /// Decodes that ended (EOS) within max_len.
     pub complete: f64,
@@ -100,7 +106,7 @@ pub struct SetScores {
 impl SetScores {
     fn line(&self) -> String {
         format!(
-            "{:<10} {:<7} {:<7} n={:<4} VSR {:.3}  IoU_vol {:.3}  IoU_best {:.3}  complete {:.2}  exact {:.2}  ({:.0} ms/picture)",
+            "{:<10} {:<7} {:<7} n={:<4} VSR {:.3}  IoU_vol {:.3} (capped at 1 per picture: {:.3}, {} above 1)  IoU_best {:.3}  complete {:.2}  exact {:.2}  ({:.0} ms/picture)",
             self.set,
             if self.mask { "mask" } else { "no mask" },
             if let Some(t) = self.temperature {
@@ -113,6 +119,8 @@ impl SetScores {
             self.n,
             self.vsr,
             self.iou_vol,
+            self.iou_vol_capped,
+            self.iou_vol_over_one,
             self.iou_best,
             self.complete,
             self.exact,
@@ -304,6 +312,9 @@ fn summarize(
         n: scores.len(),
         vsr: scores.iter().filter(|s| s.valid).count() as f64 / n,
         iou_vol: scores.iter().map(|s| s.iou_vol).sum::<f64>() / n,
+        iou_vol_capped: scores.iter().map(|s| s.iou_vol.min(1.0)).sum::<f64>() / n,
+        // a hair above 1 is rounding in the booleans of a part that matches exactly
+        iou_vol_over_one: scores.iter().filter(|s| s.iou_vol > 1.0 + 1e-4).count(),
         iou_best: scores.iter().map(|s| s.iou_best).sum::<f64>() / n,
         complete: complete as f64 / n,
         exact: exact as f64 / n,
@@ -316,7 +327,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn invalid_programs_count_zero_in_the_means() {
+    fn invalid_programs_count_zero_and_broken_ious_are_capped_in_the_means() {
         let s = |valid, v| ProgramScore {
             valid,
             iou_vol: v,
@@ -325,15 +336,17 @@ mod tests {
         let r = summarize(
             "x",
             (true, 1, None, "likeliest"),
-            &[s(true, 0.8), s(false, 0.0)],
+            &[s(true, 0.8), s(false, 0.0), s(true, 7.6), s(true, 1.00001)],
             2,
             1,
             1.0,
         );
-        assert_eq!(r.n, 2);
-        assert!((r.vsr - 0.5).abs() < 1e-12);
-        assert!((r.iou_vol - 0.4).abs() < 1e-12);
-        assert!((r.exact - 0.5).abs() < 1e-12);
+        assert_eq!(r.n, 4);
+        assert!((r.vsr - 0.75).abs() < 1e-12);
+        assert!((r.iou_vol - 9.40001 / 4.0).abs() < 1e-9);
+        assert!((r.iou_vol_capped - 2.8 / 4.0).abs() < 1e-12);
+        assert_eq!(r.iou_vol_over_one, 1);
+        assert!((r.exact - 0.25).abs() < 1e-12);
     }
 
     #[test]
