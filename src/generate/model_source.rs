@@ -3,7 +3,8 @@
 //! native render agrees best with the picture go on. Sampling rather than a beam: the
 //! model's single likeliest program is often wrong early (a plane, a profile), and a beam's
 //! programs vary little there; 32 samples picked by the picture lifted held-out IoU_vol
-//! from 0.37 (greedy) to 0.63, a beam of 32 only to 0.53 (models/MODEL_CARD.md).
+//! (capped at 1 per picture) from 0.37 (greedy) to 0.58, a beam of 32 only to 0.53
+//! (models/MODEL_CARD.md).
 
 use super::picture::Picture;
 use super::proposals::{Proposal, ProposalSource};
@@ -97,8 +98,9 @@ impl ProposalSource for ModelProposals {
 /// Indices of the programs that render, best agreement with the picture (native render at
 /// 224 px, the pipeline's rerank) first; ties keep the given order. Loops that refinement's
 /// guard calls unbuildable are not put last: CadQuery builds most of the model's such
-/// programs, and ranking them last lowered held-out IoU_vol of 32 samples from 0.632 to
-/// 0.574 (all 200 built either way); execution filters what does not build.
+/// programs, and ranking them last lowered held-out IoU_vol of 32 samples (capped at 1 per
+/// picture) from 0.581 to 0.574 (all 200 built either way); execution filters what does
+/// not build.
 fn by_picture(programs: &[&Program], picture: &Picture) -> Vec<usize> {
     let mut scored: Vec<(usize, f64)> = programs
         .iter()
