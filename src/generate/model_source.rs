@@ -203,9 +203,6 @@ mod tests {
             .iter()
             .zip(&again)
             .all(|(a, b)| a.program == b.program));
-        assert_eq!(
-            source.propose(&picture, 2).len().min(2),
-            2.min(proposals.len())
-        );
+        assert_eq!(source.propose(&picture, 2).len(), proposals.len().min(2));
     }
 }

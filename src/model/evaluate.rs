@@ -233,7 +233,6 @@ fn evaluate_set(
     scorer: &dyn super::train::ProgramScorer,
 ) -> Result<SetScores> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let (mask, beam) = (how.mask, how.beam);
     let options = how.options(model.network.config.max_len);
     let started = Instant::now();
     let mut programs = Vec::new();
@@ -242,7 +241,7 @@ fn evaluate_set(
     for pair in pairs {
         let img = image::open(&pair.picture)
             .with_context(|| format!("cannot read {}", pair.picture.display()))?;
-        let found = model.propose(&img, &options, mask)?;
+        let found = model.propose(&img, &options, how.mask)?;
         let picked = match how.picker {
             Some(pick) if found.len() > 1 => {
                 let codes: Vec<String> = found.iter().map(|c| c.code.clone()).collect();
@@ -279,14 +278,9 @@ fn evaluate_set(
     let path = dir.join("scores.json");
     std::fs::write(&path, serde_json::to_string_pretty(&per_picture)?)
         .with_context(|| format!("cannot write {}", path.display()))?;
-    let pick = if how.picker.is_some() {
-        "picture"
-    } else {
-        "likeliest"
-    };
     Ok(summarize(
         name,
-        (mask, beam, how.temperature, pick),
+        how,
         &scores,
         complete,
         exact,
@@ -296,7 +290,7 @@ fn evaluate_set(
 
 fn summarize(
     name: &str,
-    (mask, beam, temperature, pick): (bool, usize, Option<f32>, &'static str),
+    how: &Decoding,
     scores: &[ProgramScore],
     complete: usize,
     exact: usize,
@@ -305,10 +299,14 @@ fn summarize(
     let n = scores.len().max(1) as f64;
     SetScores {
         set: name.to_string(),
-        mask,
-        beam,
-        temperature,
-        pick,
+        mask: how.mask,
+        beam: how.beam,
+        temperature: how.temperature,
+        pick: if how.picker.is_some() {
+            "picture"
+        } else {
+            "likeliest"
+        },
         n: scores.len(),
         vsr: scores.iter().filter(|s| s.valid).count() as f64 / n,
         iou_vol: scores.iter().map(|s| s.iou_vol).sum::<f64>() / n,
@@ -333,9 +331,15 @@ mod tests {
             iou_vol: v,
             iou_best: v,
         };
+        let how = Decoding {
+            mask: true,
+            beam: 1,
+            temperature: None,
+            picker: None,
+        };
         let r = summarize(
             "x",
-            (true, 1, None, "likeliest"),
+            &how,
             &[s(true, 0.8), s(false, 0.0), s(true, 7.6), s(true, 1.00001)],
             2,
             1,
@@ -346,6 +350,7 @@ mod tests {
         assert!((r.iou_vol - 9.40001 / 4.0).abs() < 1e-9);
         assert!((r.iou_vol_capped - 2.8 / 4.0).abs() < 1e-12);
         assert_eq!(r.iou_vol_over_one, 1);
+        assert_eq!((r.beam, r.pick), (1, "likeliest"));
         assert!((r.exact - 0.25).abs() < 1e-12);
     }
 
