@@ -294,3 +294,33 @@ fn iou_vol_matches_the_reference() {
         .unwrap();
     assert!((ours - want).abs() < 1e-9, "ours {ours}, iou_ref.py {want}");
 }
+
+#[test]
+fn a_solid_from_crossing_loops_is_scored_as_broken() {
+    let part = |loops: &[&str]| {
+        let mut code = String::from("import cadquery as cq\nwp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(-0.3047, 0.0, -0.2891), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, -1.0, 0.0)))\n");
+        let mut added = String::new();
+        for (k, l) in loops.iter().enumerate() {
+            code += &format!("loop{k}=wp_sketch0.{l}\n");
+            added += &format!(".add(loop{k})");
+        }
+        code + &format!("solid0=wp_sketch0{added}.extrude(0.4297, both=True)\nsolid=solid0\n")
+    };
+    let disc = part(&["moveTo(0.3053, 0.0).circle(0.3053)"]);
+    let ring = part(&[
+        "moveTo(0.3053, 0.0).circle(0.3053)",
+        "moveTo(0.3053, 0.0).circle(0.0424)",
+    ]);
+    // a model's decode: a third circle that cuts the outline (OCCT: negative volume)
+    let crossed = part(&[
+        "moveTo(0.3053, 0.0).circle(0.3053)",
+        "moveTo(0.3053, 0.0).circle(0.0424)",
+        "moveTo(0.1929, 0.1662).circle(0.2572)",
+    ]);
+    let pool = shared_pool();
+    let sound = cadquery_lsp::scoring::eval::score_code(pool, "ring", disc.clone(), ring);
+    assert!(sound.valid && !sound.broken, "{sound:?}");
+    assert!(sound.iou_vol > 0.9 && sound.iou_vol <= 1.0, "{sound:?}");
+    let broken = cadquery_lsp::scoring::eval::score_code(pool, "crossed", disc, crossed);
+    assert!(broken.valid && broken.broken, "{broken:?}");
+}

@@ -7,6 +7,7 @@ pub mod generator;
 pub mod holes;
 pub mod model_source;
 pub mod native;
+pub mod pick;
 pub mod picture;
 pub mod pipeline;
 pub mod proposals;

@@ -71,6 +71,8 @@ struct PictureScore {
     valid: bool,
     iou_vol: f64,
     iou_best: f64,
+    /// The solid's volumes make no sense (see `ProgramScore::broken`).
+    broken: bool,
     /// Which of the beam's programs was kept (0: the likeliest).
     picked: usize,
 }
@@ -94,8 +96,12 @@ pub struct SetScores {
     /// B-rep (a self-crossing profile that CadQuery still builds) can give IoU_vol of 5-30
     /// for one picture, which then lifts the plain mean by several points.
     pub iou_vol_capped: f64,
-    /// Pictures whose IoU_vol came out above 1.
-    pub iou_vol_over_one: usize,
+    /// The honest figure: each picture's IoU_vol capped at 1, and 0 for a broken solid
+    /// (no positive volume or radius of gyration, or IoU_vol above 1), whose IoU_vol is an
+    /// artefact of OCCT's booleans on an invalid B-rep, not a likeness.
+    pub iou_vol_sound: f64,
+    /// Pictures whose solid came out broken (IoU_vol above 1 included).
+    pub broken: usize,
     pub iou_best: f64,
     /// Decodes that ended (EOS) within max_len.
     pub complete: f64,
@@ -106,7 +112,7 @@ pub struct SetScores {
 impl SetScores {
     fn line(&self) -> String {
         format!(
-            "{:<10} {:<7} {:<7} n={:<4} VSR {:.3}  IoU_vol {:.3} (capped at 1 per picture: {:.3}, {} above 1)  IoU_best {:.3}  complete {:.2}  exact {:.2}  ({:.0} ms/picture)",
+            "{:<10} {:<7} {:<7} n={:<4} VSR {:.3}  IoU_vol {:.3} (capped at 1 per picture: {:.3}; broken solids as 0: {:.3}, {} broken)  IoU_best {:.3}  complete {:.2}  exact {:.2}  ({:.0} ms/picture)",
             self.set,
             if self.mask { "mask" } else { "no mask" },
             if let Some(t) = self.temperature {
@@ -120,7 +126,8 @@ impl SetScores {
             self.vsr,
             self.iou_vol,
             self.iou_vol_capped,
-            self.iou_vol_over_one,
+            self.iou_vol_sound,
+            self.broken,
             self.iou_best,
             self.complete,
             self.exact,
@@ -272,6 +279,7 @@ fn evaluate_set(
             valid: s.valid,
             iou_vol: s.iou_vol,
             iou_best: s.iou_best,
+            broken: s.broken,
             picked,
         })
         .collect();
@@ -311,8 +319,12 @@ fn summarize(
         vsr: scores.iter().filter(|s| s.valid).count() as f64 / n,
         iou_vol: scores.iter().map(|s| s.iou_vol).sum::<f64>() / n,
         iou_vol_capped: scores.iter().map(|s| s.iou_vol.min(1.0)).sum::<f64>() / n,
-        // a hair above 1 is rounding in the booleans of a part that matches exactly
-        iou_vol_over_one: scores.iter().filter(|s| s.iou_vol > 1.0 + 1e-4).count(),
+        iou_vol_sound: scores
+            .iter()
+            .map(|s| if s.broken { 0.0 } else { s.iou_vol.min(1.0) })
+            .sum::<f64>()
+            / n,
+        broken: scores.iter().filter(|s| s.broken).count(),
         iou_best: scores.iter().map(|s| s.iou_best).sum::<f64>() / n,
         complete: complete as f64 / n,
         exact: exact as f64 / n,
@@ -325,11 +337,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn invalid_programs_count_zero_and_broken_ious_are_capped_in_the_means() {
-        let s = |valid, v| ProgramScore {
+    fn invalid_programs_count_zero_and_broken_solids_are_capped_or_zero_in_the_means() {
+        let s = |valid, v: f64| ProgramScore {
             valid,
             iou_vol: v,
             iou_best: v,
+            broken: v > 1.0 + 1e-4,
         };
         let how = Decoding {
             mask: true,
@@ -349,7 +362,8 @@ mod tests {
         assert!((r.vsr - 0.75).abs() < 1e-12);
         assert!((r.iou_vol - 9.40001 / 4.0).abs() < 1e-9);
         assert!((r.iou_vol_capped - 2.8 / 4.0).abs() < 1e-12);
-        assert_eq!(r.iou_vol_over_one, 1);
+        assert!((r.iou_vol_sound - 1.8 / 4.0).abs() < 1e-12);
+        assert_eq!(r.broken, 1);
         assert_eq!((r.beam, r.pick), (1, "likeliest"));
         assert!((r.exact - 0.25).abs() < 1e-12);
     }

@@ -101,6 +101,8 @@ pub struct ProgramScore {
     pub valid: bool,
     pub iou_vol: f64,
     pub iou_best: f64,
+    /// It built a solid whose volumes make no sense (see `scoring::eval::ItemScore`).
+    pub broken: bool,
 }
 
 /// Builds (prediction, reference) programs and scores them; supplied by the caller,

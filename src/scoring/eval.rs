@@ -45,6 +45,12 @@ pub struct ItemScore {
     pub valid: bool,
     pub iou_best: f64,
     pub iou_vol: f64,
+    /// The prediction built a solid whose volume measures make no sense: no positive
+    /// volume or radius of gyration, or IoU_vol above 1. OCCT gives such solids for
+    /// profiles whose loops cross (a face the even-odd rule would fill, built inverted);
+    /// their IoU_vol (the reference's code, kept verbatim) can then be anything, 0 to 30.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub broken: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,6 +65,9 @@ pub struct EvalReport {
     pub iou_vol: f64,
     pub iou_best_all: f64,
     pub iou_vol_all: f64,
+    /// Valid predictions whose solid is broken (see `ItemScore::broken`): their IoU_vol
+    /// is in the means above as the reference computes it.
+    pub broken: usize,
     pub items: Vec<ItemScore>,
 }
 
@@ -84,14 +93,21 @@ impl EvalReport {
             iou_vol: mean(|i| i.iou_vol, valid.len()),
             iou_best_all: mean(|i| i.iou_best, n),
             iou_vol_all: mean(|i| i.iou_vol, n),
+            broken: valid.iter().filter(|i| i.broken).count(),
             items,
         }
     }
 
     pub fn summary(&self) -> String {
         format!(
-            "n={} vsr={:.3} iou_best={:.3} iou_vol={:.3} (over all: iou_best={:.3} iou_vol={:.3})",
-            self.n, self.vsr, self.iou_best, self.iou_vol, self.iou_best_all, self.iou_vol_all
+            "n={} vsr={:.3} iou_best={:.3} iou_vol={:.3} (over all: iou_best={:.3} iou_vol={:.3}; broken solids: {})",
+            self.n,
+            self.vsr,
+            self.iou_best,
+            self.iou_vol,
+            self.iou_best_all,
+            self.iou_vol_all,
+            self.broken
         )
     }
 }
@@ -140,6 +156,9 @@ fn score(pool: &WorkerPool, id: &str, gt_path: &Path, pred_dir: &Path) -> ItemSc
     score_code(pool, id, gt_code, pred_code)
 }
 
+/// How far above 1 an IoU_vol may come out from rounding alone.
+pub const BROKEN_IOU_SLACK: f64 = 1e-4;
+
 /// Scores one predicted program against its ground truth (both as code).
 pub fn score_code(pool: &WorkerPool, id: &str, gt_code: String, pred_code: String) -> ItemScore {
     let mut item = ItemScore {
@@ -164,7 +183,10 @@ pub fn score_code(pool: &WorkerPool, id: &str, gt_code: String, pred_code: Strin
     match (measured(&gt), measured(&pred)) {
         (Some(g), Some(p)) => match iou_best(&g, &p) {
             Ok(v) => item.iou_best = v,
-            Err(e) => item.iou_error = Some(e.to_string()),
+            Err(e) => {
+                item.broken = matches!(e, crate::geom::iou::IouError::NoVolume(_));
+                item.iou_error = Some(e.to_string());
+            }
         },
         _ => item.iou_error = Some("the worker returned no mesh".into()),
     }
@@ -173,7 +195,11 @@ pub fn score_code(pool: &WorkerPool, id: &str, gt_code: String, pred_code: Strin
         prediction: pred_code,
     };
     match pool.execute(job, &CancellationToken::new()) {
-        Ok(JobOutput::IouVol(Ok(v))) => item.iou_vol = v,
+        Ok(JobOutput::IouVol(Ok(v))) => {
+            item.iou_vol = v;
+            // a hair above 1 is rounding in the booleans of a part that matches exactly
+            item.broken |= v > 1.0 + BROKEN_IOU_SLACK;
+        }
         Ok(JobOutput::IouVol(Err(e))) => {
             item.iou_error.get_or_insert(format!("iou_vol: {e}"));
         }
@@ -240,6 +266,7 @@ impl crate::model::train::ProgramScorer for PoolScorer {
                             valid: item.valid,
                             iou_vol: item.iou_vol,
                             iou_best: item.iou_best,
+                            broken: item.broken,
                         };
                 });
             }

@@ -6,6 +6,7 @@ pub mod interval;
 pub mod profile;
 pub mod render;
 pub mod scene;
+pub mod volume;
 
 pub use render::{render, render_with, solid_bounds, NativeRender, NO_FACE};
 pub use scene::{Scene, SceneError};

@@ -20,6 +20,8 @@ mod grid;
 mod guard;
 mod layout;
 mod moves;
+
+pub use guard::{has_bad_loop, has_crossing_loops};
 mod snap;
 
 use std::time::{Duration, Instant};
