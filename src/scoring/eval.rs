@@ -46,7 +46,7 @@ pub struct ItemScore {
     pub iou_best: f64,
     pub iou_vol: f64,
     /// The prediction built a solid whose volume measures make no sense: no positive
-    /// volume or radius of gyration, or IoU_vol above 1. OCCT gives such solids for
+    /// volume or radius of gyration, or IoU_vol above 1.05 (`BROKEN_IOU_SLACK`). OCCT gives such solids for
     /// profiles whose loops cross (a face the even-odd rule would fill, built inverted);
     /// their IoU_vol (the reference's code, kept verbatim) can then be anything, 0 to 30.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -156,8 +156,10 @@ fn score(pool: &WorkerPool, id: &str, gt_path: &Path, pred_dir: &Path) -> ItemSc
     score_code(pool, id, gt_code, pred_code)
 }
 
-/// How far above 1 an IoU_vol may come out from rounding alone.
-pub const BROKEN_IOU_SLACK: f64 = 1e-4;
+/// How far above 1 an IoU_vol may come out from the booleans' tolerances alone: exact
+/// matches of curved parts give up to 1.011 (3 dev answers), broken solids 1.27 and up
+/// (4.6-30 mostly) on 4,000 built model samples.
+pub const BROKEN_IOU_SLACK: f64 = 0.05;
 
 /// Scores one predicted program against its ground truth (both as code).
 pub fn score_code(pool: &WorkerPool, id: &str, gt_code: String, pred_code: String) -> ItemScore {
@@ -197,7 +199,6 @@ pub fn score_code(pool: &WorkerPool, id: &str, gt_code: String, pred_code: Strin
     match pool.execute(job, &CancellationToken::new()) {
         Ok(JobOutput::IouVol(Ok(v))) => {
             item.iou_vol = v;
-            // a hair above 1 is rounding in the booleans of a part that matches exactly
             item.broken |= v > 1.0 + BROKEN_IOU_SLACK;
         }
         Ok(JobOutput::IouVol(Err(e))) => {
