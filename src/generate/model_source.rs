@@ -2,8 +2,8 @@
 //! repaired (tree-sitter) when it does not parse as canonical code, of which those the
 //! picture picks (`pick::rank_by_picture`) go on. Sampling rather than a beam: the
 //! model's single likeliest program is often wrong early (a plane, a profile), and a beam's
-//! programs vary little there; 32 samples picked by the picture lifted held-out IoU_vol
-//! (capped at 1 per picture) from 0.37 (greedy) to 0.58, a beam of 32 only to 0.53
+//! programs vary little there; 32 samples picked by the picture lift held-out IoU_vol
+//! (capped at 1 per picture) from 0.37 (greedy) to 0.59, a beam of 32 only to 0.53
 //! (models/MODEL_CARD.md).
 
 use super::pick::rank_by_picture;
