@@ -28,6 +28,9 @@ const CONSENSUS_WEIGHT: f64 = 1.0;
 /// Columns per side of the grid on which solids are compared (a 64 x 64 grid puts the
 /// estimate within 0.02 of CadQuery's IoU_vol for half of the model's programs).
 const GRID: usize = 64;
+/// How far from its centroid (in radii of gyration) the comparison grid reaches at most: a
+/// needle-like solid would otherwise spread the columns too thin for the others.
+const MAX_REACH: f64 = 4.0;
 
 /// One program's standing.
 #[derive(Debug, Clone, Copy)]
@@ -78,24 +81,22 @@ pub fn rank_by_picture(programs: &[&Program], picture: &Picture) -> Vec<usize> {
             .map(|s| (programs[s.index], s.agreement))
             .collect::<Vec<_>>(),
     );
-    let mut ranked: Vec<(Standing, f64)> = standings
+    // (standing, outside the pool, score): the pool before the rest
+    let mut ranked: Vec<(Standing, bool, f64)> = standings
         .iter()
         .enumerate()
-        .map(|(k, s)| {
-            let score = match support.get(k) {
-                Some(c) => s.checked + CONSENSUS_WEIGHT * c,
-                // below every program of the pool (consensus is at least 0)
-                None => s.checked - f64::from(u8::MAX),
-            };
-            (*s, score)
+        .map(|(k, s)| match support.get(k) {
+            Some(c) => (*s, false, s.checked + CONSENSUS_WEIGHT * c),
+            None => (*s, true, s.checked),
         })
         .collect();
     ranked.sort_by(|a, b| {
         (a.0.crossing.cmp(&b.0.crossing))
-            .then(b.1.total_cmp(&a.1))
+            .then(a.1.cmp(&b.1))
+            .then(b.2.total_cmp(&a.2))
             .then(a.0.index.cmp(&b.0.index))
     });
-    ranked.into_iter().map(|(s, _)| s.index).collect()
+    ranked.into_iter().map(|(s, _, _)| s.index).collect()
 }
 
 /// For each program, the mean IoU_vol (estimated natively) of its solid with every
@@ -144,18 +145,11 @@ fn consensus(programs: &[(&Program, f64)]) -> Vec<f64> {
         .collect()
 }
 
-/// How far from its centroid (in radii of gyration) the comparison grid reaches at most: a
-/// needle-like solid would otherwise spread the columns too thin for the others.
-const MAX_REACH: f64 = 4.0;
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::generate::native;
-
-    fn xy_part(loops: &[&str], height: f64) -> Program {
-        crate::generate::refine::xy_program(loops, height)
-    }
+    use crate::generate::refine::xy_program as xy_part;
 
     fn picture_of(p: &Program) -> Picture {
         let scene = Scene::compile(p).unwrap();

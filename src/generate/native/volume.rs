@@ -128,22 +128,24 @@ impl Columns {
         Columns { n, half, spans }
     }
 
+    /// The same solid with z -> -z: each column's spans negated, still sorted.
+    fn mirrored_z(&self) -> Columns {
+        let spans = self
+            .spans
+            .iter()
+            .map(|c| c.iter().rev().map(|&(lo, hi)| (-hi, -lo)).collect())
+            .collect();
+        Columns { spans, ..*self }
+    }
+
     fn column_at(&self, i: usize, j: usize) -> &[(f64, f64)] {
         &self.spans[j * self.n + i]
     }
 }
 
 /// Length of the intersection and of the union of two sorted disjoint span lists.
-fn overlap(a: &[(f64, f64)], b: &[(f64, f64)], negate_b: bool) -> (f64, f64) {
+fn overlap(a: &[(f64, f64)], b: &[(f64, f64)]) -> (f64, f64) {
     let total = |s: &[(f64, f64)]| s.iter().map(|(x, y)| y - x).sum::<f64>();
-    let mut flipped;
-    let b = if negate_b {
-        flipped = b.iter().map(|&(x, y)| (-y, -x)).collect::<Vec<_>>();
-        flipped.reverse();
-        &flipped[..]
-    } else {
-        b
-    };
     let (mut i, mut k, mut inter) = (0, 0, 0.0);
     while i < a.len() && k < b.len() {
         let lo = a[i].0.max(b[k].0);
@@ -174,15 +176,18 @@ pub fn iou(a: &Columns, b: &Columns) -> f64 {
         (false, true, true),
         (true, false, true),
     ];
+    // negated once for the two flips that turn z over, not per column
+    let mirrored = b.mirrored_z();
     flips
         .iter()
         .map(|&(fx, fy, fz)| {
+            let b_z = if fz { &mirrored } else { b };
             let (mut inter, mut union) = (0.0, 0.0);
             for j in 0..n {
                 for i in 0..n {
                     let bi = if fx { n - 1 - i } else { i };
                     let bj = if fy { n - 1 - j } else { j };
-                    let (x, u) = overlap(a.column_at(i, j), b.column_at(bi, bj), fz);
+                    let (x, u) = overlap(a.column_at(i, j), b_z.column_at(bi, bj));
                     inter += x;
                     union += u;
                 }
