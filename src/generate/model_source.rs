@@ -96,10 +96,11 @@ impl ProposalSource for ModelProposals {
     }
 }
 
-/// Which of `codes` the picture at `path` picks (see `pick::rank_by_picture`); None when
-/// the picture cannot be read or no program renders. For `eval-model --pick-by-picture`.
-pub fn pick_by_picture(path: &std::path::Path, codes: &[String]) -> Option<usize> {
-    let picture = Picture::load(path).ok()?;
+/// Which of `codes` the picture picks (see `pick::rank_by_picture`); None when the image
+/// is no picture of a part (blank) or no program renders. For `eval-model
+/// --pick-by-picture`, which has already read the image.
+pub fn pick_by_picture(image: &image::DynamicImage, codes: &[String]) -> Option<usize> {
+    let picture = Picture::from_image(image, "picture").ok()?;
     let parsed: Vec<(usize, Program)> = codes
         .iter()
         .enumerate()
@@ -114,7 +115,7 @@ pub fn pick_by_picture(path: &std::path::Path, codes: &[String]) -> Option<usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generate::native::{self, Scene};
+    use crate::generate::native;
     use crate::generate::refine::has_crossing_loops;
 
     fn xy_part(loop_code: &str, height: f64) -> String {
@@ -123,14 +124,8 @@ mod tests {
         )
     }
 
-    /// The program's native render saved as a PNG, as a picture file would be.
-    fn picture_file(code: &str, dir: &std::path::Path) -> std::path::PathBuf {
-        let program = Program::parse(code).unwrap();
-        let scene = Scene::compile(&program).unwrap();
-        let render = native::render(&scene, 448, 448).unwrap();
-        let path = dir.join("picture.png");
-        render.to_image().save(&path).unwrap();
-        path
+    fn drawing(code: &str) -> image::DynamicImage {
+        native::drawing_of(&Program::parse(code).unwrap())
     }
 
     #[test]
@@ -141,23 +136,11 @@ mod tests {
         );
         let rod = xy_part("moveTo(0.25, 0.0).circle(0.25)", 1.5);
         let codes = vec!["not a program".to_string(), plate.clone(), rod.clone()];
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(
-            pick_by_picture(&picture_file(&rod, dir.path()), &codes),
-            Some(2)
-        );
-        assert_eq!(
-            pick_by_picture(&picture_file(&plate, dir.path()), &codes),
-            Some(1)
-        );
-        assert_eq!(
-            pick_by_picture(&dir.path().join("missing.png"), &codes),
-            None
-        );
-        assert_eq!(
-            pick_by_picture(&picture_file(&plate, dir.path()), &codes[..1]),
-            None
-        );
+        assert_eq!(pick_by_picture(&drawing(&rod), &codes), Some(2));
+        assert_eq!(pick_by_picture(&drawing(&plate), &codes), Some(1));
+        let blank = image::RgbImage::from_pixel(448, 448, image::Rgb([255, 255, 255]));
+        assert_eq!(pick_by_picture(&blank.into(), &codes), None);
+        assert_eq!(pick_by_picture(&drawing(&plate), &codes[..1]), None);
     }
 
     #[test]

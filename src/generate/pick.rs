@@ -1,8 +1,7 @@
 //! Choosing among a model's sampled programs by the picture, before anything is executed:
 //! each program's native render is scored against the picture (`refine::agreement`), those
 //! whose loops cross each other (OCCT's solid then mostly has no positive volume) are put
-//! last, and the likeliest few are then
-//! ranked by how much solid they share with the others that agree well (a minimum-Bayes-
+//! last, and the few that agree best are then ranked by how much solid they share with the others that agree well (a minimum-Bayes-
 //! risk choice under IoU_vol): one view leaves depth and thickness open, and a part that
 //! many good samples agree on is a safer answer than the one sample that fits the picture's
 //! pixels best.
@@ -152,12 +151,7 @@ mod tests {
     use crate::generate::refine::xy_program as xy_part;
 
     fn picture_of(p: &Program) -> Picture {
-        let scene = Scene::compile(p).unwrap();
-        let render = native::render(&scene, 448, 448).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("picture.png");
-        render.to_image().save(&path).unwrap();
-        Picture::load(&path).unwrap()
+        Picture::from_image(&native::drawing_of(p), "drawing").unwrap()
     }
 
     const PLATE: &str =

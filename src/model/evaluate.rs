@@ -59,10 +59,10 @@ pub struct EvalModelArgs {
 /// Top-p of `--sample`.
 const SAMPLE_TOP_P: f32 = 0.95;
 
-/// Index of the program (canonical code) that agrees best with the picture at that
-/// path, or None when none can be rendered; supplied by the caller, since rendering is
+/// Index of the program (canonical code) that agrees best with the picture, or None
+/// when none can be rendered; supplied by the caller, since rendering is
 /// the generator's job, not the model's.
-pub type PickByPicture<'a> = &'a dyn Fn(&Path, &[String]) -> Option<usize>;
+pub type PickByPicture<'a> = &'a dyn Fn(&image::DynamicImage, &[String]) -> Option<usize>;
 
 /// One picture's decode and its scores (written beside the scripts as `scores.json`).
 #[derive(Debug, Clone, Serialize)]
@@ -252,7 +252,7 @@ fn evaluate_set(
         let picked = match how.picker {
             Some(pick) if found.len() > 1 => {
                 let codes: Vec<String> = found.iter().map(|c| c.code.clone()).collect();
-                pick(&pair.picture, &codes).unwrap_or(0)
+                pick(&img, &codes).unwrap_or(0)
             }
             _ => 0,
         };

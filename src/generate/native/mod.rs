@@ -10,3 +10,10 @@ pub mod volume;
 
 pub use render::{render, render_with, solid_bounds, NativeRender, NO_FACE};
 pub use scene::{Scene, SceneError};
+
+/// A program's native render at picture size, as a picture file would hold it (tests).
+#[cfg(test)]
+pub(crate) fn drawing_of(program: &crate::data::Program) -> image::DynamicImage {
+    let scene = Scene::compile(program).unwrap();
+    image::DynamicImage::ImageRgb8(render(&scene, 448, 448).unwrap().to_image())
+}
