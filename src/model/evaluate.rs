@@ -27,6 +27,10 @@ pub struct EvalModelArgs {
     /// How many held-out pairs to score.
     #[arg(long, default_value_t = 200)]
     pub n: usize,
+    /// Held-out pairs to pass over first: `--skip 200` scores a second 200 for choosing
+    /// (a checkpoint, a constant), so that the first 200 stay unseen for reporting.
+    #[arg(long, default_value_t = 0)]
+    pub skip: usize,
     /// Directories of real ID.png + ID.py pairs (e.g. the GenCAD dev set), scored whole.
     #[arg(long)]
     pub real: Vec<PathBuf>,
@@ -54,6 +58,13 @@ pub struct EvalModelArgs {
     /// seed) instead of a beam search: more varied programs for --pick-by-picture.
     #[arg(long, requires = "beam")]
     pub sample: Option<f32>,
+    /// Seed of `--sample`: another seed tells how much a figure owes to one draw.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Only the masked decode (the unmasked one doubles the time and is needed only to
+    /// show what the mask is worth).
+    #[arg(long)]
+    pub masked_only: bool,
 }
 
 /// Top-p of `--sample`.
@@ -152,6 +163,7 @@ pub fn run_eval_model(
         let held: Vec<Pair> = read_pairs(data)?
             .into_iter()
             .filter(|p| is_held_out(&p.id, args.held_out_percent))
+            .skip(args.skip)
             .take(args.n)
             .collect();
         sets.push(("synthetic".into(), held));
@@ -172,7 +184,12 @@ pub fn run_eval_model(
     )?;
     let mut report = Vec::new();
     for (name, pairs) in &sets {
-        for mask in [true, false] {
+        let masks: &[bool] = if args.masked_only {
+            &[true]
+        } else {
+            &[true, false]
+        };
+        for &mask in masks {
             let dir = args
                 .out
                 .join(name)
@@ -181,6 +198,7 @@ pub fn run_eval_model(
                 mask,
                 beam: args.beam,
                 temperature: args.sample,
+                seed: args.seed,
                 picker: args.pick_by_picture.then_some(pick_by_picture),
             };
             let s = evaluate_set(&model, name, pairs, &how, &dir, scorer.as_ref())?;
@@ -201,6 +219,7 @@ struct Decoding<'a> {
     beam: usize,
     /// Sample `beam` programs at this temperature instead of a beam search.
     temperature: Option<f32>,
+    seed: u64,
     /// Chooses among the beam's programs by the picture (None: the likeliest).
     picker: Option<PickByPicture<'a>>,
 }
@@ -224,7 +243,7 @@ impl Decoding<'_> {
                 1
             },
             max_tokens,
-            seed: 0,
+            seed: self.seed,
         }
     }
 }
@@ -348,6 +367,7 @@ mod tests {
             mask: true,
             beam: 1,
             temperature: None,
+            seed: 0,
             picker: None,
         };
         let r = summarize(
@@ -375,6 +395,7 @@ mod tests {
             mask: true,
             beam,
             temperature,
+            seed: 7,
             picker,
         };
         let greedy = how(1, None, None).options(50);
@@ -392,6 +413,6 @@ mod tests {
                 top_p: SAMPLE_TOP_P
             }
         );
-        assert_eq!(sampled.max_tokens, 50);
+        assert_eq!((sampled.max_tokens, sampled.seed), (50, 7));
     }
 }
