@@ -1,8 +1,8 @@
 //! Choosing among a model's sampled programs by the picture, before anything is executed:
 //! each program's native render is scored against the picture (`refine::agreement`), those
 //! whose loops cross each other (OCCT's solid then mostly has no positive volume) are put
-//! last, and the few that agree best are then ranked by how much solid they share with the others that agree well (a minimum-Bayes-
-//! risk choice under IoU_vol): one view leaves depth and thickness open, and a part that
+//! last, and the few that agree best are then ranked by how much solid they share with
+//! the others that agree well (a minimum-Bayes-risk choice under IoU_vol): one view leaves depth and thickness open, and a part that
 //! many good samples agree on is a safer answer than the one sample that fits the picture's
 //! pixels best.
 //!

@@ -54,8 +54,8 @@ pub struct EvalModelArgs {
     /// picture (generate's rerank; nothing executed, no number changed), not the likeliest.
     #[arg(long, requires = "beam")]
     pub pick_by_picture: bool,
-    /// Draw the --beam N programs by sampling at this temperature (top-p 0.95, a fixed
-    /// seed) instead of a beam search: more varied programs for --pick-by-picture.
+    /// Draw the --beam N programs by sampling at this temperature (top-p 0.95, `--seed`)
+    /// instead of a beam search: more varied programs for --pick-by-picture.
     #[arg(long, requires = "beam")]
     pub sample: Option<f32>,
     /// Seed of `--sample`: another seed tells how much a figure owes to one draw.
