@@ -116,12 +116,11 @@ pub fn pick_by_picture(image: &image::DynamicImage, codes: &[String]) -> Option<
 mod tests {
     use super::*;
     use crate::generate::native;
-    use crate::generate::refine::has_crossing_loops;
+    use crate::generate::refine::{has_crossing_loops, xy_program};
 
+    /// The code of a one-loop part on the XY plane.
     fn xy_part(loop_code: &str, height: f64) -> String {
-        format!(
-            "import cadquery as cq\n# Generating a workplane for sketch 0\nwp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\nloop0=wp_sketch0.{loop_code}\nsolid0=wp_sketch0.add(loop0).extrude({height})\nsolid=solid0\n"
-        )
+        xy_program(&[loop_code], height).to_code()
     }
 
     fn drawing(code: &str) -> image::DynamicImage {

@@ -2,9 +2,9 @@
 //! each program's native render is scored against the picture (`refine::agreement`), those
 //! whose loops cross each other (OCCT's solid then mostly has no positive volume) are put
 //! last, and the few that agree best are then ranked by how much solid they share with
-//! the others that agree well (a minimum-Bayes-risk choice under IoU_vol): one view leaves depth and thickness open, and a part that
-//! many good samples agree on is a safer answer than the one sample that fits the picture's
-//! pixels best.
+//! the others that agree well (a minimum-Bayes-risk choice under IoU_vol): one view leaves
+//! depth and thickness open, and a part that many good samples agree on is a safer answer
+//! than the one sample that fits the picture's pixels best.
 //!
 //! Tuned on held-out synthetic pictures 200-399 (32 samples each, built in CadQuery) and
 //! checked on pictures 0-199; see models/MODEL_CARD.md for the figures.
@@ -12,7 +12,7 @@
 use super::native::volume::{iou, moments, Columns};
 use super::native::Scene;
 use super::picture::Picture;
-use super::refine::{agreement, has_bad_loop, has_crossing_loops};
+use super::refine::{agreement, has_crossing_loops, has_folded_loop};
 use crate::data::Program;
 
 /// A loop that crosses itself or has a zero-length edge: CadQuery often still builds a
@@ -54,7 +54,7 @@ pub fn rank_by_picture(programs: &[&Program], picture: &Picture) -> Vec<usize> {
         .filter_map(|(index, p)| {
             let agreement = agreement(p, picture)?.total;
             let crossing = has_crossing_loops(p);
-            let nudge = if !crossing && has_bad_loop(p) {
+            let nudge = if !crossing && has_folded_loop(p) {
                 BAD_LOOP
             } else {
                 0.0

@@ -70,9 +70,9 @@ pub struct EvalModelArgs {
 /// Top-p of `--sample`.
 const SAMPLE_TOP_P: f32 = 0.95;
 
-/// Index of the program (canonical code) that agrees best with the picture, or None
-/// when none can be rendered; supplied by the caller, since rendering is
-/// the generator's job, not the model's.
+/// Index of the program (canonical code) that agrees best with the picture, or None when
+/// none can be rendered; supplied by the caller, since rendering is the generator's job,
+/// not the model's.
 pub type PickByPicture<'a> = &'a dyn Fn(&image::DynamicImage, &[String]) -> Option<usize>;
 
 /// One picture's decode and its scores (written beside the scripts as `scores.json`).

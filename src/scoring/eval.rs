@@ -47,8 +47,9 @@ pub struct ItemScore {
     pub iou_vol: f64,
     /// The prediction built a solid whose volume measures make no sense: no positive
     /// volume or radius of gyration, or IoU_vol above 1.05 (`BROKEN_IOU_SLACK`). OCCT
-    /// gives such solids for profiles whose loops cross (a face the even-odd rule would fill, built inverted);
-    /// their IoU_vol (the reference's code, kept verbatim) can then be anything, 0 to 30.
+    /// gives such solids for profiles whose loops cross (a face the even-odd rule would
+    /// fill, built inverted); their IoU_vol (the reference's code, kept verbatim) can then
+    /// be anything, 0 to 30.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub broken: bool,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -204,13 +204,10 @@ pub fn iou(a: &Columns, b: &Columns) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::Program;
+    use crate::generate::refine::xy_program;
 
     fn scene(loop_code: &str, height: f64) -> Scene {
-        let code = format!(
-            "import cadquery as cq\n# Generating a workplane for sketch 0\nwp_sketch0 = cq.Workplane(cq.Plane(cq.Vector(0.0, 0.0, 0.0), cq.Vector(1.0, 0.0, 0.0), cq.Vector(0.0, 0.0, 1.0)))\nloop0=wp_sketch0.{loop_code}\nsolid0=wp_sketch0.add(loop0).extrude({height})\nsolid=solid0\n"
-        );
-        Scene::compile(&Program::parse(&code).unwrap()).unwrap()
+        Scene::compile(&xy_program(&[loop_code], height)).unwrap()
     }
 
     fn rect(w: f64, h: f64) -> String {

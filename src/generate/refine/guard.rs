@@ -26,28 +26,33 @@ const SAME_POINT: f64 = 1.5e-4;
 /// out inverted, or a ring of no width comes out a disc), so refinement must not walk into
 /// one even where the picture likes it.
 pub fn has_bad_loop(program: &Program) -> bool {
-    has_crossing_loops(program)
-        || program.sketches.iter().flat_map(|s| &s.loops).any(|lp| {
-            let Loop::Path { start, curves } = lp else {
-                return false;
-            };
-            // arcs as two chords through their middle point: enough to see a loop fold over
-            let mut points = vec![*start];
-            for c in curves {
-                if let Curve::Arc { mid, .. } = c {
-                    points.push(*mid);
-                }
-                points.push(c.end());
+    has_crossing_loops(program) || has_folded_loop(program)
+}
+
+/// Whether some loop crosses itself or has a (near) zero-length edge: the part of
+/// `has_bad_loop` after which CadQuery often still builds a sound solid.
+pub fn has_folded_loop(program: &Program) -> bool {
+    program.sketches.iter().flat_map(|s| &s.loops).any(|lp| {
+        let Loop::Path { start, curves } = lp else {
+            return false;
+        };
+        // arcs as two chords through their middle point: enough to see a loop fold over
+        let mut points = vec![*start];
+        for c in curves {
+            if let Curve::Arc { mid, .. } = c {
+                points.push(*mid);
             }
-            // close() adds no edge when the last curve already ends at the start
-            if points.last() != Some(start) {
-                points.push(*start);
-            }
-            let degenerate = points.windows(2).any(|w| {
-                (w[0][0] - w[1][0]).abs() < SAME_POINT && (w[0][1] - w[1][1]).abs() < SAME_POINT
-            });
-            degenerate || crosses_itself(&points)
-        })
+            points.push(c.end());
+        }
+        // close() adds no edge when the last curve already ends at the start
+        if points.last() != Some(start) {
+            points.push(*start);
+        }
+        let degenerate = points.windows(2).any(|w| {
+            (w[0][0] - w[1][0]).abs() < SAME_POINT && (w[0][1] - w[1][1]).abs() < SAME_POINT
+        });
+        degenerate || crosses_itself(&points)
+    })
 }
 
 fn has_double_circle(loops: &[Loop]) -> bool {

@@ -20,9 +20,9 @@ mod grid;
 mod guard;
 mod layout;
 mod moves;
-
-pub use guard::{has_bad_loop, has_crossing_loops};
 mod snap;
+
+pub use guard::{has_crossing_loops, has_folded_loop};
 
 use std::time::{Duration, Instant};
 
